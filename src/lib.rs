@@ -1,0 +1,11 @@
+//! vLLM monitoring for Grafana.
+//!
+//! The data path is scrape → parse → store → evaluate → frame → Grafana; see
+//! `docs/ARCHITECTURE.md` for which module owns which step.
+
+pub mod catalog;
+pub mod check;
+pub mod dashboard;
+pub mod exposition;
+pub mod promql;
+pub mod simulator;
