@@ -1,0 +1,203 @@
+//! Simulator settings and their validation.
+
+use crate::catalog::{self, Version};
+use std::net::{Ipv4Addr, SocketAddr};
+
+/// What to simulate: a vLLM deployment of `models` models, each served by
+/// `engines` data-parallel engines, as a given vLLM release exposes it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SimConfig {
+    /// Address the HTTP server listens on.
+    pub listen: SocketAddr,
+    /// Number of models (at least 1).
+    pub models: usize,
+    /// Data-parallel engines per model (at least 1).
+    pub engines: usize,
+    /// The vLLM release whose `/metrics` is reproduced.
+    pub version: Version,
+    /// `--speculative-config` is set.
+    pub spec_decode: bool,
+    /// `--enable-lora` is set.
+    pub lora: bool,
+    /// `--api-server-count`; above 1 prometheus_client runs in multiprocess
+    /// mode: no `python_*`, `process_*` or `_created` families.
+    pub api_servers: usize,
+    /// Seed of the load model; equal configs give equal scrapes.
+    pub seed: u64,
+    /// Average request arrival rate per model (spread over its engines).
+    pub requests_per_second: f64,
+    /// `--max-model-len`: caps prompts and sizes the token histograms.
+    pub max_model_len: u32,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 8000)),
+            models: 1,
+            engines: 1,
+            version: catalog::LATEST,
+            spec_decode: false,
+            lora: false,
+            api_servers: 1,
+            seed: 1,
+            requests_per_second: 4.0,
+            max_model_len: 32768,
+        }
+    }
+}
+
+/// Upper limits keep every loop of the load model bounded.
+pub const MAX_MODELS: usize = 256;
+pub const MAX_ENGINES: usize = 64;
+pub const MAX_ENGINE_INSTANCES: usize = 4096;
+pub const MAX_API_SERVERS: usize = 64;
+pub const MAX_REQUESTS_PER_SECOND: f64 = 10_000.0;
+pub const MIN_MAX_MODEL_LEN: u32 = 256;
+pub const MAX_MAX_MODEL_LEN: u32 = 2_097_152;
+
+/// Why the simulator could not start or keep serving.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    #[error("invalid simulator setting `{field}`: {reason}")]
+    InvalidConfig { field: &'static str, reason: String },
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("simulator HTTP server failed: {0}")]
+    Serve(#[source] std::io::Error),
+}
+
+fn invalid(field: &'static str, reason: impl Into<String>) -> SimError {
+    SimError::InvalidConfig {
+        field,
+        reason: reason.into(),
+    }
+}
+
+impl SimConfig {
+    /// Checks every setting; the first problem found is returned.
+    pub fn validate(&self) -> Result<(), SimError> {
+        if self.models == 0 || self.models > MAX_MODELS {
+            return Err(invalid(
+                "models",
+                format!("must be between 1 and {MAX_MODELS}, got {}", self.models),
+            ));
+        }
+        if self.engines == 0 || self.engines > MAX_ENGINES {
+            return Err(invalid(
+                "engines",
+                format!("must be between 1 and {MAX_ENGINES}, got {}", self.engines),
+            ));
+        }
+        if self.models * self.engines > MAX_ENGINE_INSTANCES {
+            return Err(invalid(
+                "engines",
+                format!(
+                    "models × engines must not exceed {MAX_ENGINE_INSTANCES}, got {}",
+                    self.models * self.engines
+                ),
+            ));
+        }
+        if self.api_servers == 0 || self.api_servers > MAX_API_SERVERS {
+            return Err(invalid(
+                "api_servers",
+                format!(
+                    "must be between 1 and {MAX_API_SERVERS}, got {}",
+                    self.api_servers
+                ),
+            ));
+        }
+        let rps = self.requests_per_second;
+        if !rps.is_finite() || !(0.0..=MAX_REQUESTS_PER_SECOND).contains(&rps) {
+            return Err(invalid(
+                "requests_per_second",
+                format!("must be between 0 and {MAX_REQUESTS_PER_SECOND}, got {rps}"),
+            ));
+        }
+        if !(MIN_MAX_MODEL_LEN..=MAX_MAX_MODEL_LEN).contains(&self.max_model_len) {
+            return Err(invalid(
+                "max_model_len",
+                format!(
+                    "must be between {MIN_MAX_MODEL_LEN} and {MAX_MAX_MODEL_LEN}, got {}",
+                    self.max_model_len
+                ),
+            ));
+        }
+        let first = catalog::RELEASES[0];
+        if self.version < first {
+            return Err(invalid(
+                "version",
+                format!(
+                    "vLLM {} predates the first release with /metrics ({first})",
+                    self.version
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_is_valid() {
+        assert!(SimConfig::default().validate().is_ok());
+    }
+
+    #[test]
+    fn rejects_out_of_range_settings() {
+        let bad = [
+            SimConfig {
+                models: 0,
+                ..SimConfig::default()
+            },
+            SimConfig {
+                engines: 0,
+                ..SimConfig::default()
+            },
+            SimConfig {
+                api_servers: 0,
+                ..SimConfig::default()
+            },
+            SimConfig {
+                requests_per_second: f64::NAN,
+                ..SimConfig::default()
+            },
+            SimConfig {
+                requests_per_second: -1.0,
+                ..SimConfig::default()
+            },
+            SimConfig {
+                max_model_len: 8,
+                ..SimConfig::default()
+            },
+            SimConfig {
+                version: catalog::v(0, 1, 0),
+                ..SimConfig::default()
+            },
+        ];
+        let fields = [
+            "models",
+            "engines",
+            "api_servers",
+            "requests_per_second",
+            "requests_per_second",
+            "max_model_len",
+            "version",
+        ];
+        for (cfg, field) in bad.iter().zip(fields) {
+            match cfg.validate() {
+                Err(SimError::InvalidConfig { field: f, reason }) => {
+                    assert_eq!(f, field, "{reason}");
+                }
+                other => panic!("{field}: expected InvalidConfig, got {other:?}"),
+            }
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! The simulator behind HTTP, with the routes of a vLLM OpenAI server that
+//! monitoring touches: `/metrics`, `/health`, `/version`, `/v1/models`.
+
+use super::{SimConfig, SimError, Simulator};
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Instant, SystemTime};
+use tokio::net::TcpListener;
+
+/// Content type of prometheus_client's text exposition.
+pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+struct Live {
+    sim: Simulator,
+    started: Instant,
+}
+
+struct Shared {
+    live: Mutex<Live>,
+    version: String,
+    max_model_len: u32,
+    models: Vec<String>,
+    adapters: Vec<String>,
+}
+
+/// A simulator bound to its listening socket, not yet serving. Binding first
+/// lets callers listen on port 0 and learn the port before serving.
+pub struct SimServer {
+    listener: TcpListener,
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+}
+
+/// Validates `cfg` and binds `cfg.listen`. The simulated clock starts now.
+pub async fn bind(cfg: SimConfig) -> Result<SimServer, SimError> {
+    let sim = Simulator::new(&cfg)?.with_start_time(SystemTime::now());
+    let bind_err = |source| SimError::Bind {
+        addr: cfg.listen,
+        source,
+    };
+    let listener = TcpListener::bind(cfg.listen).await.map_err(bind_err)?;
+    let addr = listener.local_addr().map_err(bind_err)?;
+    let shared = Shared {
+        version: cfg.version.to_string(),
+        max_model_len: cfg.max_model_len,
+        models: sim.model_names(),
+        adapters: sim.lora_adapters(),
+        live: Mutex::new(Live {
+            sim,
+            started: Instant::now(),
+        }),
+    };
+    Ok(SimServer {
+        listener,
+        addr,
+        shared: Arc::new(shared),
+    })
+}
+
+/// Binds `cfg.listen` and serves until `shutdown` completes.
+pub async fn serve(
+    cfg: SimConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), SimError> {
+    bind(cfg).await?.run(shutdown).await
+}
+
+impl SimServer {
+    /// The address actually bound (the real port when `listen` used port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Serves requests until `shutdown` completes, then drains connections.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), SimError> {
+        let app = Router::new()
+            .route("/metrics", get(metrics))
+            .route("/health", get(health))
+            .route("/version", get(version))
+            .route("/v1/models", get(models))
+            .with_state(self.shared);
+        axum::serve(self.listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .map_err(SimError::Serve)
+    }
+}
+
+/// Catches the load model up with the wall clock, then renders.
+async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
+    // Stepping the model is CPU work; keep it off the async workers.
+    let rendered = tokio::task::spawn_blocking(move || {
+        let mut live = shared
+            .live
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let since_start = live.started.elapsed();
+        live.sim.advance_to(since_start);
+        live.sim.render()
+    })
+    .await;
+    match rendered {
+        Ok(body) => ([(header::CONTENT_TYPE, CONTENT_TYPE)], body).into_response(),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+async fn health() -> StatusCode {
+    StatusCode::OK
+}
+
+async fn version(State(shared): State<Arc<Shared>>) -> Json<Value> {
+    Json(json!({ "version": shared.version }))
+}
+
+/// OpenAI model list; LoRA adapters appear as models whose parent is the
+/// base model, as vLLM lists them.
+async fn models(State(shared): State<Arc<Shared>>) -> Json<Value> {
+    let created = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let card = |id: &str, root: &str, parent: Option<&str>| {
+        json!({
+            "id": id,
+            "object": "model",
+            "created": created,
+            "owned_by": "vllm",
+            "root": root,
+            "parent": parent,
+            "max_model_len": shared.max_model_len,
+            "permission": [{
+                "id": format!("modelperm-{}", id.replace('/', "-")),
+                "object": "model_permission",
+                "created": created,
+                "allow_create_engine": false,
+                "allow_sampling": true,
+                "allow_logprobs": true,
+                "allow_search_indices": false,
+                "allow_view": true,
+                "allow_fine_tuning": false,
+                "organization": "*",
+                "group": null,
+                "is_blocking": false
+            }]
+        })
+    };
+    let mut data: Vec<Value> = shared.models.iter().map(|m| card(m, m, None)).collect();
+    if let Some(base) = shared.models.first() {
+        for adapter in &shared.adapters {
+            data.push(card(adapter, &format!("/adapters/{adapter}"), Some(base)));
+        }
+    }
+    Json(json!({ "object": "list", "data": data }))
+}
