@@ -1,0 +1,200 @@
+//! `vllm-grafana`: the command-line face of the project. Each subcommand is a
+//! thin wrapper over the library.
+
+use clap::{Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+use vllm_grafana::catalog::{self, Version};
+use vllm_grafana::{check, dashboard, simulator};
+
+#[derive(Parser)]
+#[command(
+    name = "vllm-grafana",
+    version,
+    about = "Monitor vLLM inference servers in Grafana"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve /metrics exactly as a vLLM release would, driven by a load model.
+    Simulate {
+        #[arg(long, default_value = "127.0.0.1:8000")]
+        listen: SocketAddr,
+        /// Number of served models.
+        #[arg(long, default_value_t = 1)]
+        models: usize,
+        /// Data-parallel engines per model.
+        #[arg(long, default_value_t = 1)]
+        engines: usize,
+        /// vLLM release to imitate, e.g. 0.33, 0.11, 0.7.
+        #[arg(long = "vllm-version", default_value = "0.33")]
+        vllm_version: Version,
+        #[arg(long)]
+        spec_decode: bool,
+        #[arg(long)]
+        lora: bool,
+        /// API server processes; more than one drops python_*, process_* and _created.
+        #[arg(long, default_value_t = 1)]
+        api_servers: usize,
+        /// Average requests per second per model.
+        #[arg(long, default_value_t = 4.0)]
+        rps: f64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Write the Grafana dashboards generated from the catalog.
+    Dashboard {
+        /// Which datasource the dashboards query.
+        #[arg(long, value_enum, default_value = "prometheus")]
+        datasource: dashboard::DatasourceFlavor,
+        #[arg(long, default_value = "dashboards")]
+        out: PathBuf,
+        /// Only compare the files in --out with the generator's output.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Print the metric catalog (every vLLM metric and its history).
+    Catalog {
+        /// Markdown table (as in docs/METRICS.md) instead of JSON.
+        #[arg(long)]
+        markdown: bool,
+    },
+    /// Fetch and diagnose vLLM /metrics endpoints (URLs, host:port, or files).
+    Check {
+        #[arg(required = true)]
+        targets: Vec<String>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Per-target timeout in seconds.
+        #[arg(long, default_value_t = 5.0)]
+        timeout: f64,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(run(cli.command))
+}
+
+async fn run(command: Command) -> ExitCode {
+    match command {
+        Command::Simulate {
+            listen,
+            models,
+            engines,
+            vllm_version,
+            spec_decode,
+            lora,
+            api_servers,
+            rps,
+            seed,
+        } => {
+            let cfg = simulator::SimConfig {
+                listen,
+                models,
+                engines,
+                version: vllm_version,
+                spec_decode,
+                lora,
+                api_servers,
+                seed,
+                requests_per_second: rps,
+                ..simulator::SimConfig::default()
+            };
+            eprintln!("simulating vLLM {vllm_version} on http://{listen}/metrics ({models} model(s), {engines} engine(s))");
+            let shutdown = async {
+                let _ = tokio::signal::ctrl_c().await;
+            };
+            match simulator::serve(cfg, shutdown).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Dashboard {
+            datasource,
+            out,
+            check,
+        } => {
+            let result = if check {
+                dashboard::check_all(&out, datasource).map(|()| Vec::new())
+            } else {
+                dashboard::write_all(&out, datasource)
+            };
+            match result {
+                Ok(written) => {
+                    for path in written {
+                        println!("wrote {}", path.display());
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Catalog { markdown } => {
+            if markdown {
+                print!("{}", catalog::markdown());
+                return ExitCode::SUCCESS;
+            }
+            match serde_json::to_string_pretty(&*catalog::METRICS) {
+                Ok(s) => {
+                    println!("{s}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: cannot encode the catalog: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Check {
+            targets,
+            json,
+            timeout,
+        } => {
+            if !(timeout.is_finite() && timeout > 0.0) {
+                eprintln!("error: --timeout must be a positive number of seconds");
+                return ExitCode::from(2);
+            }
+            let reports = check::check_all(&targets, Duration::from_secs_f64(timeout)).await;
+            if json {
+                match serde_json::to_string_pretty(&reports) {
+                    Ok(s) => println!("{s}"),
+                    Err(e) => {
+                        eprintln!("error: cannot encode the report: {e}");
+                        return ExitCode::FAILURE;
+                    }
+                }
+            } else {
+                print!("{}", check::render_text(&reports));
+            }
+            if reports.iter().all(|r| r.healthy) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+    }
+}
