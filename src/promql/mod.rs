@@ -1,0 +1,49 @@
+//! PromQL building blocks shared by the dashboards and the alert rules.
+//!
+//! Every query is built from [`catalog::names`](crate::catalog::names)
+//! constants through these helpers, so a selector is written once:
+//! [`Selector::standard`] scopes a metric by the dashboard variables, the
+//! functions in this module wrap it in `rate`, aggregations and quantiles,
+//! and [`version_proof`] bridges metrics vLLM renamed, pairing names found
+//! by [`counterpart`] in the catalog.
+
+mod expr;
+pub mod inspect;
+mod rename;
+mod selector;
+
+pub use expr::{
+    aggregate, count, fallback, histogram_mean, histogram_quantile, increase, max, rate,
+    share_at_most, sum, sum_rate, topk, vector, version_proof, version_proof_all, Cmp, Expr,
+};
+pub use rename::{counterpart, is_successor};
+pub use selector::{MatchOp, Matcher, Selector};
+
+use crate::catalog::names;
+
+/// Labels the standard selector matches on.
+pub mod labels {
+    pub const JOB: &str = "job";
+    pub const INSTANCE: &str = "instance";
+    pub const MODEL_NAME: &str = "model_name";
+    pub const ENGINE: &str = "engine";
+}
+
+/// Grafana variable references used in queries.
+pub mod vars {
+    pub const JOB: &str = "$job";
+    pub const INSTANCE: &str = "$instance";
+    pub const MODEL_NAME: &str = "$model_name";
+    pub const ENGINE: &str = "$engine";
+    /// Grafana's rate window: at least four scrape intervals, so `rate`
+    /// always sees two samples.
+    pub const RATE_INTERVAL: &str = "$__rate_interval";
+}
+
+/// Series Prometheus itself adds for every scrape target; always present,
+/// so not part of the vLLM catalog.
+pub const SCRAPE_SERIES: &[&str] = &[
+    names::UP,
+    names::SCRAPE_DURATION_SECONDS,
+    names::SCRAPE_SAMPLES_SCRAPED,
+];
