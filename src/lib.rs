@@ -3,9 +3,11 @@
 //! The data path is scrape → parse → store → evaluate → frame → Grafana; see
 //! `docs/ARCHITECTURE.md` for which module owns which step.
 
+pub mod alerts;
 pub mod catalog;
 pub mod check;
 pub mod dashboard;
 pub mod exposition;
 pub mod promql;
 pub mod simulator;
+pub mod targets;

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 use vllm_grafana::catalog::{self, Version};
-use vllm_grafana::{check, dashboard, simulator};
+use vllm_grafana::{alerts, check, dashboard, simulator, targets};
 
 #[derive(Parser)]
 #[command(
@@ -58,6 +58,29 @@ enum Command {
         /// Only compare the files in --out with the generator's output.
         #[arg(long)]
         check: bool,
+    },
+    /// Write the alert rules (Prometheus rules, their promtool tests, Grafana-managed rules).
+    Alerts {
+        /// Repository root to write prometheus/ and provisioning/ under.
+        #[arg(long, default_value = ".")]
+        root: PathBuf,
+        /// Regex for the job label of the vLLM scrape job.
+        #[arg(long, default_value = "vllm")]
+        job: String,
+        /// Only compare the files with the generator's output.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Set the vLLM endpoints the stack monitors (writes prometheus/targets/vllm.json).
+    Config {
+        /// Comma-separated host:port list, e.g. 10.0.0.5:8000,10.0.0.6:8000.
+        #[arg(long, required = true)]
+        targets: String,
+        /// Value of the `environment` label on these targets.
+        #[arg(long, default_value = "production")]
+        environment: String,
+        #[arg(long, default_value = ".")]
+        root: PathBuf,
     },
     /// Print the metric catalog (every vLLM metric and its history).
     Catalog {
@@ -145,6 +168,64 @@ async fn run(command: Command) -> ExitCode {
                     for path in written {
                         println!("wrote {}", path.display());
                     }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Alerts { root, job, check } => {
+            let cfg = alerts::AlertConfig {
+                job_regex: job,
+                ..alerts::AlertConfig::default()
+            };
+            let result = if check {
+                alerts::check_all(&root, &cfg).map(|()| Vec::new())
+            } else {
+                alerts::write_all(&root, &cfg)
+            };
+            match result {
+                Ok(written) => {
+                    for path in written {
+                        println!("wrote {}", path.display());
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Config {
+            targets: list,
+            environment,
+            root,
+        } => {
+            let endpoints = match targets::parse_targets(&list) {
+                Ok(e) => e,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            for e in endpoints.iter().filter(|e| e.is_loopback()) {
+                eprintln!(
+                    "note: {} is the Prometheus container itself inside docker compose; \
+                     use host.docker.internal:{} for a vLLM server on this machine",
+                    e.address(),
+                    e.port
+                );
+            }
+            match targets::write_targets(&root, &endpoints, &environment) {
+                Ok(path) => {
+                    println!(
+                        "wrote {} ({} target(s)); Prometheus picks it up within 30 s",
+                        path.display(),
+                        endpoints.len()
+                    );
                     ExitCode::SUCCESS
                 }
                 Err(e) => {

@@ -30,7 +30,7 @@ pub enum Cmp {
 }
 
 impl Cmp {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Cmp::Eq => "==",
             Cmp::Ne => "!=",

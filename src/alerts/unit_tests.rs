@@ -1,0 +1,312 @@
+//! `promtool test rules` cases: for every alert, one input that must fire
+//! (with its exact labels and annotations) and one that must not.
+
+use super::rules::{rules, AlertConfig, AlertRule};
+use super::AlertsError;
+use crate::catalog::names;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+const JOB: &str = "vllm";
+const INSTANCE: &str = "gpu-1:8000";
+const MODEL: &str = "llama";
+const ENGINE: &str = "0";
+
+/// One input scenario for one alert.
+struct Case {
+    alert: &'static str,
+    what: &'static str,
+    series: Vec<(String, &'static str)>,
+    /// The value as the annotation shows it, when the alert must fire.
+    fires_with: Option<&'static str>,
+}
+
+/// A series in promtool notation with the standard labels plus `extra`.
+fn series(name: &str, extra: &[(&str, &str)]) -> String {
+    let mut labels = vec![
+        ("job", JOB),
+        ("instance", INSTANCE),
+        ("model_name", MODEL),
+        ("engine", ENGINE),
+    ];
+    labels.extend_from_slice(extra);
+    let inner: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
+    format!("{name}{{{}}}", inner.join(","))
+}
+
+fn ttft_buckets(counts: [&'static str; 4]) -> Vec<(String, &'static str)> {
+    let bucket = format!("{}_bucket", names::TIME_TO_FIRST_TOKEN);
+    ["0.1", "2.5", "5.0", "+Inf"]
+        .iter()
+        .zip(counts)
+        .map(|(le, values)| (series(&bucket, &[("le", le)]), values))
+        .collect()
+}
+
+fn success(stop: &'static str, failed: &'static str) -> Vec<(String, &'static str)> {
+    vec![
+        (
+            series(names::REQUEST_SUCCESS, &[("finished_reason", "stop")]),
+            stop,
+        ),
+        (
+            series(names::REQUEST_SUCCESS, &[("finished_reason", "length")]),
+            "0+0x30",
+        ),
+        (
+            series(names::REQUEST_SUCCESS, &[("finished_reason", "abort")]),
+            failed,
+        ),
+        (
+            series(names::REQUEST_SUCCESS, &[("finished_reason", "error")]),
+            failed,
+        ),
+    ]
+}
+
+fn stalled(generated: &'static str) -> Vec<(String, &'static str)> {
+    vec![
+        (series(names::NUM_REQUESTS_RUNNING, &[]), "3x30"),
+        (series(names::NUM_REQUESTS_WAITING, &[]), "2x30"),
+        (series(names::GENERATION_TOKENS, &[]), generated),
+    ]
+}
+
+fn up(value: &'static str) -> Vec<(String, &'static str)> {
+    vec![(
+        format!("{}{{job=\"{JOB}\",instance=\"{INSTANCE}\"}}", names::UP),
+        value,
+    )]
+}
+
+fn cases() -> Vec<Case> {
+    let one = |name: &str, values: &'static str| vec![(series(name, &[]), values)];
+    vec![
+        Case {
+            alert: "VllmHighRequestQueue",
+            what: "a long queue",
+            series: one(names::NUM_REQUESTS_WAITING, "50x30"),
+            fires_with: Some("50"),
+        },
+        Case {
+            alert: "VllmHighRequestQueue",
+            what: "a short queue",
+            series: one(names::NUM_REQUESTS_WAITING, "5x30"),
+            fires_with: None,
+        },
+        Case {
+            alert: "VllmKvCacheNearlyFull",
+            what: "a full cache",
+            series: one(names::KV_CACHE_USAGE_PERC, "0.95x30"),
+            fires_with: Some("95%"),
+        },
+        Case {
+            alert: "VllmKvCacheNearlyFull",
+            what: "a full cache under the pre-0.9.2 name",
+            series: one(names::GPU_CACHE_USAGE_PERC, "0.95x30"),
+            fires_with: Some("95%"),
+        },
+        Case {
+            alert: "VllmKvCacheNearlyFull",
+            what: "a half-full cache",
+            series: one(names::KV_CACHE_USAGE_PERC, "0.5x30"),
+            fires_with: None,
+        },
+        Case {
+            alert: "VllmTimeToFirstTokenHigh",
+            what: "slow first tokens",
+            series: ttft_buckets(["0+0x30", "0+2x30", "0+10x30", "0+10x30"]),
+            fires_with: Some("4.84"),
+        },
+        Case {
+            alert: "VllmTimeToFirstTokenHigh",
+            what: "fast first tokens",
+            series: ttft_buckets(["0+10x30", "0+10x30", "0+10x30", "0+10x30"]),
+            fires_with: None,
+        },
+        Case {
+            alert: "VllmRequestFailureRatioHigh",
+            what: "many aborts and errors",
+            series: success("0+10x30", "0+1x30"),
+            fires_with: Some("16.67%"),
+        },
+        Case {
+            alert: "VllmRequestFailureRatioHigh",
+            what: "only successes",
+            series: success("0+10x30", "0+0x30"),
+            fires_with: None,
+        },
+        Case {
+            alert: "VllmPreemptionStorm",
+            what: "constant preemption",
+            series: one(names::NUM_PREEMPTIONS, "0+120x30"),
+            fires_with: Some("2.00"),
+        },
+        Case {
+            alert: "VllmPreemptionStorm",
+            what: "rare preemption",
+            series: one(names::NUM_PREEMPTIONS, "0+6x30"),
+            fires_with: None,
+        },
+        Case {
+            alert: "VllmTargetDown",
+            what: "a failing scrape",
+            series: up("0x30"),
+            fires_with: Some("0"),
+        },
+        Case {
+            alert: "VllmTargetDown",
+            what: "a healthy scrape",
+            series: up("1x30"),
+            fires_with: None,
+        },
+        Case {
+            alert: "VllmEngineStalled",
+            what: "requests but no tokens",
+            series: stalled("0+0x30"),
+            fires_with: Some("5"),
+        },
+        Case {
+            alert: "VllmEngineStalled",
+            what: "requests and tokens",
+            series: stalled("0+600x30"),
+            fires_with: None,
+        },
+    ]
+}
+
+#[derive(Serialize)]
+struct TestFile {
+    rule_files: Vec<&'static str>,
+    evaluation_interval: &'static str,
+    tests: Vec<Test>,
+}
+
+#[derive(Serialize)]
+struct Test {
+    name: String,
+    interval: &'static str,
+    input_series: Vec<InputSeries>,
+    alert_rule_test: Vec<AlertTest>,
+}
+
+#[derive(Serialize)]
+struct InputSeries {
+    series: String,
+    values: &'static str,
+}
+
+#[derive(Serialize)]
+struct AlertTest {
+    eval_time: &'static str,
+    alertname: &'static str,
+    exp_alerts: Vec<ExpAlert>,
+}
+
+#[derive(Serialize)]
+struct ExpAlert {
+    exp_labels: BTreeMap<&'static str, String>,
+    exp_annotations: BTreeMap<&'static str, String>,
+}
+
+/// What the alert's annotations say once Prometheus fills in `value`.
+fn expected(rule: &AlertRule, cfg: &AlertConfig, value: &str) -> ExpAlert {
+    let suffix = match rule.value_format {
+        super::rules::ValueFormat::Seconds => "s",
+        super::rules::ValueFormat::PerSecond => "/s",
+        _ => "",
+    };
+    let mut labels = BTreeMap::from([("severity", format!("{:?}", rule.severity).to_lowercase())]);
+    for label in rule.by {
+        let v = match *label {
+            "job" => JOB,
+            "instance" => INSTANCE,
+            "model_name" => MODEL,
+            _ => ENGINE,
+        };
+        labels.insert(label, v.to_string());
+    }
+    ExpAlert {
+        exp_labels: labels,
+        exp_annotations: BTreeMap::from([
+            ("summary", rule.summary.to_string()),
+            (
+                "description",
+                rule.description_with(&format!("{value}{suffix}"), INSTANCE, MODEL),
+            ),
+            ("runbook_url", rule.runbook_url(cfg)),
+        ]),
+    }
+}
+
+pub fn promtool_tests_yaml(cfg: &AlertConfig) -> Result<String, AlertsError> {
+    let rules = rules(cfg);
+    let mut tests = Vec::new();
+    for case in cases() {
+        let Some(rule) = rules.iter().find(|r| r.name == case.alert) else {
+            continue;
+        };
+        tests.push(Test {
+            name: format!(
+                "{} {} on {}",
+                case.alert,
+                if case.fires_with.is_some() {
+                    "fires"
+                } else {
+                    "stays silent"
+                },
+                case.what
+            ),
+            interval: "1m",
+            input_series: case
+                .series
+                .into_iter()
+                .map(|(series, values)| InputSeries { series, values })
+                .collect(),
+            alert_rule_test: vec![AlertTest {
+                eval_time: "25m",
+                alertname: rule.name,
+                exp_alerts: case
+                    .fires_with
+                    .map(|v| expected(rule, cfg, v))
+                    .into_iter()
+                    .collect(),
+            }],
+        });
+    }
+    let file = TestFile {
+        rule_files: vec!["rules.yml"],
+        evaluation_interval: "1m",
+        tests,
+    };
+    Ok(format!(
+        "# Generated by `vllm-grafana alerts`; run with `promtool test rules prometheus/rules.test.yml`.\n{}",
+        serde_yaml::to_string(&file)?
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_alert_has_a_firing_and_a_silent_case() {
+        let all = cases();
+        for rule in rules(&AlertConfig::default()) {
+            let mine: Vec<_> = all.iter().filter(|c| c.alert == rule.name).collect();
+            assert!(
+                mine.iter().any(|c| c.fires_with.is_some()),
+                "{} never fires",
+                rule.name
+            );
+            assert!(
+                mine.iter().any(|c| c.fires_with.is_none()),
+                "{} never silent",
+                rule.name
+            );
+        }
+        assert!(all.iter().all(|c| rules(&AlertConfig::default())
+            .iter()
+            .any(|r| r.name == c.alert)));
+    }
+}
