@@ -1,0 +1,150 @@
+//! The docker-compose stack's files agree with each other and with the docs:
+//! ports, credentials, mounts, provisioning, targets.
+
+use std::path::Path;
+use std::process::Command;
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+fn yaml(rel: &str) -> serde_json::Value {
+    let text =
+        std::fs::read_to_string(Path::new(ROOT).join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"));
+    serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+#[test]
+fn compose_publishes_grafana_on_3010_and_prometheus_on_9090() {
+    let c = yaml("docker-compose.yml");
+    let s = &c["services"];
+    assert_eq!(s["grafana"]["ports"][0], "3010:3000");
+    assert_eq!(s["prometheus"]["ports"][0], "9090:9090");
+    let env = &s["grafana"]["environment"];
+    assert_eq!(
+        env["GF_SECURITY_ADMIN_USER"],
+        "${GRAFANA_ADMIN_USER:-admin}"
+    );
+    assert_eq!(
+        env["GF_SECURITY_ADMIN_PASSWORD"],
+        "${GRAFANA_ADMIN_PASSWORD:-admin}"
+    );
+    for (name, svc) in s.as_object().expect("services") {
+        if let Some(image) = svc["image"].as_str() {
+            let tag = image.rsplit_once(':').map(|(_, t)| t).unwrap_or("");
+            assert!(
+                !tag.is_empty() && tag != "latest",
+                "{name}: image {image} must be pinned"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_mounted_path_exists_in_the_repository() {
+    let c = yaml("docker-compose.yml");
+    for (name, svc) in c["services"].as_object().expect("services") {
+        for v in svc["volumes"].as_array().into_iter().flatten() {
+            let spec = v.as_str().expect("short volume syntax");
+            if let Some(host) = spec.split(':').next().filter(|h| h.starts_with("./")) {
+                assert!(
+                    Path::new(ROOT).join(host).exists(),
+                    "{name}: {host} missing"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_demo_target_is_the_simulator_service() {
+    let c = yaml("docker-compose.yml");
+    let sim = &c["services"]["simulator"];
+    let listen = sim["command"]
+        .as_array()
+        .and_then(|a| {
+            a.iter()
+                .position(|x| x == "--listen")
+                .map(|i| a[i + 1].clone())
+        })
+        .expect("--listen");
+    assert_eq!(listen, "0.0.0.0:8000");
+    let targets: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(Path::new(ROOT).join(vllm_grafana::targets::FILE_SD))
+            .expect("targets"),
+    )
+    .expect("json");
+    assert_eq!(targets[0]["targets"][0], "simulator:8000");
+}
+
+#[test]
+fn provisioning_points_at_the_services_and_dashboards() {
+    let ds = yaml("provisioning/datasources/prometheus.yml");
+    assert_eq!(ds["datasources"][0]["url"], "http://prometheus:9090");
+    assert_eq!(ds["datasources"][0]["type"], "prometheus");
+    let dash = yaml("provisioning/dashboards/vllm.yml");
+    assert_eq!(
+        dash["providers"][0]["options"]["path"],
+        "/var/lib/grafana/dashboards"
+    );
+    let c = yaml("docker-compose.yml");
+    let mounts: Vec<&str> = c["services"]["grafana"]["volumes"]
+        .as_array()
+        .expect("volumes")
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    assert!(mounts.contains(&"./dashboards:/var/lib/grafana/dashboards:ro"));
+    assert!(Path::new(ROOT)
+        .join("dashboards/vllm-overview.json")
+        .exists());
+}
+
+#[test]
+fn config_command_writes_targets_prometheus_accepts() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(tmp.path().join("prometheus")).expect("mkdir");
+    for f in ["prometheus.yml", "rules.yml"] {
+        std::fs::copy(
+            Path::new(ROOT).join("prometheus").join(f),
+            tmp.path().join("prometheus").join(f),
+        )
+        .expect("copy");
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_vllm-grafana"))
+        .args(["config", "--targets", "10.0.0.5:8000,gpu-2:8001", "--root"])
+        .arg(tmp.path())
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let written =
+        std::fs::read_to_string(tmp.path().join(vllm_grafana::targets::FILE_SD)).expect("written");
+    assert!(written.contains("gpu-2:8001"));
+    let check = Command::new("promtool")
+        .args(["check", "config", "prometheus.yml"])
+        .current_dir(tmp.path().join("prometheus"))
+        .output()
+        .expect("promtool must be installed");
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+    let bad = Command::new(env!("CARGO_BIN_EXE_vllm-grafana"))
+        .args(["config", "--targets", "10.0.0.5"])
+        .output()
+        .expect("run");
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("target 1"));
+}
+
+#[test]
+fn start_scripts_bring_the_stack_up() {
+    for f in ["start-monitoring.sh", "start-monitoring.bat"] {
+        let text = std::fs::read_to_string(Path::new(ROOT).join(f)).expect(f);
+        assert!(text.contains("compose up -d"), "{f}");
+        assert!(text.contains("3010"), "{f}");
+    }
+}
