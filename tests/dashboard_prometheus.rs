@@ -1,0 +1,233 @@
+//! No panel shows "No data" when it should not: every panel query of the
+//! generated dashboard, run through a real Prometheus scraping the simulator
+//! of each supported vLLM release, returns series (conditional panels only
+//! where their feature is on).
+
+mod common {
+    pub mod prometheus;
+}
+
+use common::prometheus::{Job, Prometheus};
+use std::time::Duration;
+use vllm_grafana::dashboard::{self, DatasourceFlavor};
+use vllm_grafana::promql::inspect::interpolate;
+use vllm_grafana::simulator::{self, SimConfig};
+
+struct Release {
+    version: &'static str,
+    spec_decode: bool,
+    lora: bool,
+}
+
+const RELEASES: &[Release] = &[
+    Release {
+        version: "0.7",
+        spec_decode: false,
+        lora: false,
+    },
+    Release {
+        version: "0.11",
+        spec_decode: false,
+        lora: false,
+    },
+    Release {
+        version: "0.20",
+        spec_decode: false,
+        lora: false,
+    },
+    Release {
+        version: "0.33",
+        spec_decode: true,
+        lora: true,
+    },
+];
+
+fn job_name(version: &str) -> String {
+    format!("vllm-{version}")
+}
+
+/// Grafana's value for each variable: one job, everything else All, the SLO
+/// variables at their defaults, a rate window of several 1 s scrapes.
+fn variable(job: &str, d: &serde_json::Value, name: &str) -> Option<String> {
+    match name {
+        "job" => Some(job.to_string()),
+        "instance" | "model_name" | "engine" => Some(".*".to_string()),
+        "__rate_interval" | "__interval" => Some("10s".to_string()),
+        "__range" => Some("1m".to_string()),
+        other => d["templating"]["list"]
+            .as_array()?
+            .iter()
+            .find(|v| v["name"] == other)
+            .and_then(|v| v["current"]["value"].as_str().map(str::to_string)),
+    }
+}
+
+/// Serve a fixed /metrics text, as an idle vLLM would.
+async fn serve_text(text: &'static str) -> std::net::SocketAddr {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = sock.read(&mut buf).await;
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: text/plain; version=0.0.4\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    text.len()
+                );
+                let _ = sock.write_all(head.as_bytes()).await;
+                let _ = sock.write_all(text.as_bytes()).await;
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_servers_show_values_not_no_data() {
+    let captures = [
+        (
+            "idle-0.11",
+            include_str!("fixtures/vllm-metrics/01-v1-0.11-full-hardware-aware-router.txt"),
+        ),
+        (
+            "idle-0.2x",
+            include_str!("fixtures/vllm-metrics/02-v1-0.2x-full-vllm-metal-macos.txt"),
+        ),
+    ];
+    let mut jobs = Vec::new();
+    for (name, text) in captures {
+        jobs.push((name.to_string(), serve_text(text).await));
+    }
+    let prom_jobs: Vec<Job<'_>> = jobs
+        .iter()
+        .map(|(name, addr)| Job {
+            name,
+            targets: vec![*addr],
+        })
+        .collect();
+    let prom = tokio::task::block_in_place(|| Prometheus::start(&prom_jobs, "1s"));
+    for (name, _) in &jobs {
+        tokio::task::block_in_place(|| prom.wait_for_scrapes(name, 1, 12, Duration::from_secs(60)));
+    }
+    let board = dashboard::overview(DatasourceFlavor::Prometheus);
+    let json: serde_json::Value =
+        serde_json::from_str(&dashboard::render(&board)).expect("dashboard JSON");
+    let mut failures = Vec::new();
+    for (job, _) in &jobs {
+        for q in dashboard::panels_queries(&board) {
+            if q.conditional.is_some() {
+                continue;
+            }
+            let expr = interpolate(&q.expr, |v| variable(job, &json, v));
+            let answer = tokio::task::block_in_place(|| prom.query(&expr));
+            let empty = answer
+                .as_ref()
+                .map(|v| v["data"]["result"].as_array().is_none_or(Vec::is_empty))
+                .unwrap_or(true);
+            let panel = dashboard::panels(&board).find(|p| p.title == q.panel_title);
+            let says_so = panel.is_some_and(|p| p.description.contains("\"No data\""));
+            if empty && !says_so {
+                failures.push(format!("{job}: \"{}\" {}: {expr}", q.panel_title, q.ref_id));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "idle panels reading No data without saying why:\n{}",
+        failures.join("\n")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_panel_returns_series_on_every_release() {
+    let mut jobs = Vec::new();
+    for r in RELEASES {
+        let cfg = SimConfig {
+            listen: "127.0.0.1:0".parse().expect("addr"),
+            version: r.version.parse().expect("version"),
+            models: 2,
+            engines: 2,
+            spec_decode: r.spec_decode,
+            lora: r.lora,
+            requests_per_second: 20.0,
+            ..SimConfig::default()
+        };
+        let server = simulator::bind(cfg).await.expect("bind simulator");
+        let addr = server.local_addr();
+        tokio::spawn(server.run(std::future::pending()));
+        jobs.push((job_name(r.version), addr));
+    }
+    let prom_jobs: Vec<Job<'_>> = jobs
+        .iter()
+        .map(|(name, addr)| Job {
+            name,
+            targets: vec![*addr],
+        })
+        .collect();
+    let prom = tokio::task::block_in_place(|| Prometheus::start(&prom_jobs, "1s"));
+    for (name, _) in &jobs {
+        tokio::task::block_in_place(|| prom.wait_for_scrapes(name, 1, 12, Duration::from_secs(60)));
+    }
+
+    let board = dashboard::overview(DatasourceFlavor::Prometheus);
+    let json: serde_json::Value =
+        serde_json::from_str(&dashboard::render(&board)).expect("dashboard JSON");
+    // A query may come back empty only where its panel's description says
+    // when it reads "No data" and a sibling query still draws something.
+    let documented = |title: &str| {
+        dashboard::panels(&board)
+            .find(|p| p.title == title)
+            .is_some_and(|p| p.description.contains("\"No data\""))
+    };
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for r in RELEASES {
+        let job = job_name(r.version);
+        let mut empty: Vec<(String, String)> = Vec::new();
+        let mut drawn = std::collections::HashSet::new();
+        for q in dashboard::panels_queries(&board) {
+            let expr = interpolate(&q.expr, |v| variable(&job, &json, v));
+            let features_on = r.spec_decode && r.lora;
+            if q.conditional.is_some() && !features_on {
+                continue;
+            }
+            let answer = tokio::task::block_in_place(|| prom.query(&expr));
+            checked += 1;
+            match answer {
+                Ok(v) if v["status"] == "success" => {
+                    if v["data"]["result"].as_array().is_none_or(Vec::is_empty) {
+                        empty.push((
+                            q.panel_title.clone(),
+                            format!(
+                                "{}: \"{}\" {}: no series: {expr}",
+                                r.version, q.panel_title, q.ref_id
+                            ),
+                        ));
+                    } else {
+                        drawn.insert(q.panel_title.clone());
+                    }
+                }
+                Ok(v) => failures.push(format!("{}: \"{}\": {v}", r.version, q.panel_title)),
+                Err(e) => {
+                    failures.push(format!("{}: \"{}\": {e}: {expr}", r.version, q.panel_title))
+                }
+            }
+        }
+        for (title, message) in empty {
+            if !(documented(&title) && drawn.contains(&title)) {
+                failures.push(message);
+            }
+        }
+    }
+    assert!(checked > 100, "only {checked} queries checked");
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} panel queries show No data:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
