@@ -4,8 +4,11 @@
 use std::net::{SocketAddr, TcpListener as StdListener};
 use std::process::Command;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
+
+mod common {
+    pub mod http;
+}
+use common::http::{fixed, silent};
 use vllm_grafana::catalog::names;
 use vllm_grafana::check::{check_all, report_for_text};
 
@@ -38,43 +41,6 @@ fn closed_port() -> SocketAddr {
     let l = StdListener::bind("127.0.0.1:0").expect("bind");
     let addr = l.local_addr().expect("addr");
     drop(l);
-    addr
-}
-
-/// Serve one canned HTTP response to every connection.
-async fn canned(
-    status: &'static str,
-    content_type: &'static str,
-    body: &'static str,
-) -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        while let Ok((mut sock, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let mut buf = [0u8; 4096];
-                let _ = sock.read(&mut buf).await;
-                let resp = format!(
-                    "HTTP/1.1 {status}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                let _ = sock.write_all(resp.as_bytes()).await;
-            });
-        }
-    });
-    addr
-}
-
-/// Accept connections and never answer.
-async fn silent() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((sock, _)) = listener.accept().await {
-            held.push(sock);
-        }
-    });
     addr
 }
 
@@ -136,13 +102,13 @@ fn text_output_names_release_models_and_problems() {
 #[tokio::test]
 async fn unreachable_targets_say_why() {
     let refused = closed_port();
-    let html = canned(
+    let html = fixed(
         "200 OK",
         "text/html",
         "<html><body>Bad gateway</body></html>",
     )
     .await;
-    let status = canned("503 Service Unavailable", "text/plain", "down").await;
+    let status = fixed("503 Service Unavailable", "text/plain", "down").await;
     let hang = silent().await;
     let targets = vec![
         format!("http://{refused}/metrics"),

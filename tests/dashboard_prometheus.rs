@@ -4,6 +4,7 @@
 //! where their feature is on).
 
 mod common {
+    pub mod http;
     pub mod prometheus;
 }
 
@@ -62,28 +63,22 @@ fn variable(job: &str, d: &serde_json::Value, name: &str) -> Option<String> {
     }
 }
 
-/// Serve a fixed /metrics text, as an idle vLLM would.
-async fn serve_text(text: &'static str) -> std::net::SocketAddr {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        while let Ok((mut sock, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let mut buf = [0u8; 4096];
-                let _ = sock.read(&mut buf).await;
-                let head = format!(
-                    "HTTP/1.1 200 OK\r\ncontent-type: text/plain; version=0.0.4\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-                    text.len()
-                );
-                let _ = sock.write_all(head.as_bytes()).await;
-                let _ = sock.write_all(text.as_bytes()).await;
-            });
+/// One Prometheus scraping each `(job, target)` every second, after 12 scrapes each.
+fn start_prometheus(jobs: &[(String, std::net::SocketAddr)]) -> Prometheus {
+    let prom_jobs: Vec<Job<'_>> = jobs
+        .iter()
+        .map(|(name, addr)| Job {
+            name,
+            targets: vec![*addr],
+        })
+        .collect();
+    tokio::task::block_in_place(|| {
+        let prom = Prometheus::start(&prom_jobs, "1s");
+        for (name, _) in jobs {
+            prom.wait_for_scrapes(name, 1, 12, Duration::from_secs(60));
         }
-    });
-    addr
+        prom
+    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -100,19 +95,12 @@ async fn idle_servers_show_values_not_no_data() {
     ];
     let mut jobs = Vec::new();
     for (name, text) in captures {
-        jobs.push((name.to_string(), serve_text(text).await));
+        jobs.push((
+            name.to_string(),
+            common::http::fixed("200 OK", "text/plain; version=0.0.4", text).await,
+        ));
     }
-    let prom_jobs: Vec<Job<'_>> = jobs
-        .iter()
-        .map(|(name, addr)| Job {
-            name,
-            targets: vec![*addr],
-        })
-        .collect();
-    let prom = tokio::task::block_in_place(|| Prometheus::start(&prom_jobs, "1s"));
-    for (name, _) in &jobs {
-        tokio::task::block_in_place(|| prom.wait_for_scrapes(name, 1, 12, Duration::from_secs(60)));
-    }
+    let prom = start_prometheus(&jobs);
     let board = dashboard::overview(DatasourceFlavor::Prometheus);
     let json: serde_json::Value =
         serde_json::from_str(&dashboard::render(&board)).expect("dashboard JSON");
@@ -161,17 +149,7 @@ async fn every_panel_returns_series_on_every_release() {
         tokio::spawn(server.run(std::future::pending()));
         jobs.push((job_name(r.version), addr));
     }
-    let prom_jobs: Vec<Job<'_>> = jobs
-        .iter()
-        .map(|(name, addr)| Job {
-            name,
-            targets: vec![*addr],
-        })
-        .collect();
-    let prom = tokio::task::block_in_place(|| Prometheus::start(&prom_jobs, "1s"));
-    for (name, _) in &jobs {
-        tokio::task::block_in_place(|| prom.wait_for_scrapes(name, 1, 12, Duration::from_secs(60)));
-    }
+    let prom = start_prometheus(&jobs);
 
     let board = dashboard::overview(DatasourceFlavor::Prometheus);
     let json: serde_json::Value =

@@ -163,18 +163,7 @@ async fn run(command: Command) -> ExitCode {
             } else {
                 dashboard::write_all(&out, datasource)
             };
-            match result {
-                Ok(written) => {
-                    for path in written {
-                        println!("wrote {}", path.display());
-                    }
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::FAILURE
-                }
-            }
+            report_written(result)
         }
         Command::Alerts { root, job, check } => {
             let cfg = alerts::AlertConfig {
@@ -186,18 +175,7 @@ async fn run(command: Command) -> ExitCode {
             } else {
                 alerts::write_all(&root, &cfg)
             };
-            match result {
-                Ok(written) => {
-                    for path in written {
-                        println!("wrote {}", path.display());
-                    }
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::FAILURE
-                }
-            }
+            report_written(result)
         }
         Command::Config {
             targets: list,
@@ -276,6 +254,22 @@ async fn run(command: Command) -> ExitCode {
             } else {
                 ExitCode::FAILURE
             }
+        }
+    }
+}
+
+/// Print the files a generator wrote, or its error.
+fn report_written<E: std::fmt::Display>(result: Result<Vec<PathBuf>, E>) -> ExitCode {
+    match result {
+        Ok(written) => {
+            for path in written {
+                println!("wrote {}", path.display());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
         }
     }
 }
