@@ -1,0 +1,182 @@
+import { DataSourceSettings } from '@grafana/data';
+import { fireEvent, render, screen } from '@testing-library/react';
+import React, { useState } from 'react';
+import { describe, expect, it, vi } from 'vitest';
+
+import { VllmOptions, VllmSecureJsonData } from '../types';
+import { ConfigEditor } from './ConfigEditor';
+
+type Settings = DataSourceSettings<VllmOptions, VllmSecureJsonData>;
+
+function settings(patch: Partial<Settings> = {}): Settings {
+  return {
+    id: 1,
+    uid: 'vllm-uid',
+    orgId: 1,
+    name: 'vLLM',
+    type: 'vllm-grafana-datasource',
+    typeName: 'vLLM',
+    typeLogoUrl: '',
+    access: 'proxy',
+    url: '',
+    user: '',
+    database: '',
+    basicAuth: false,
+    basicAuthUser: '',
+    isDefault: false,
+    withCredentials: false,
+    readOnly: false,
+    jsonData: {},
+    secureJsonFields: {},
+    ...patch,
+  };
+}
+
+/** Renders the editor under a parent that keeps its changes, as Grafana does. */
+function renderStateful(initial: Settings) {
+  const onChange = vi.fn();
+  function Host() {
+    const [options, setOptions] = useState(initial);
+    return (
+      <ConfigEditor
+        options={options}
+        onOptionsChange={(next) => {
+          onChange(next);
+          setOptions(next);
+        }}
+      />
+    );
+  }
+  render(<Host />);
+  const last = (): Settings => onChange.mock.calls[onChange.mock.calls.length - 1][0];
+  return { onChange, last };
+}
+
+describe('ConfigEditor', () => {
+  it('switches mode and edits the Prometheus URL', () => {
+    const { last } = renderStateful(settings());
+    fireEvent.change(screen.getByPlaceholderText('http://prometheus:9090'), {
+      target: { value: 'http://prometheus:9090' },
+    });
+    expect(last().url).toBe('http://prometheus:9090');
+    fireEvent.click(screen.getByLabelText('Direct'));
+    expect(last().jsonData).toEqual({ mode: 'direct' });
+    expect(last().url).toBe('http://prometheus:9090');
+  });
+
+  it('adds, validates, normalises and removes direct-mode targets', () => {
+    const { last } = renderStateful(settings({ jsonData: { mode: 'direct' } }));
+    fireEvent.click(screen.getByRole('button', { name: /Add target/ }));
+    expect(last().jsonData.targets).toEqual(['']);
+
+    const first = screen.getByLabelText('Target 1');
+    fireEvent.change(first, { target: { value: 'http://10.0.0.5:8000' } });
+    fireEvent.blur(first);
+    expect(last().jsonData).toEqual({ mode: 'direct', targets: ['http://10.0.0.5:8000/metrics'] });
+
+    fireEvent.click(screen.getByRole('button', { name: /Add target/ }));
+    const second = screen.getByLabelText('Target 2');
+    fireEvent.change(second, { target: { value: 'ftp://10.0.0.6/metrics' } });
+    expect(screen.getByText('Unsupported scheme "ftp": use http or https')).toBeTruthy();
+    fireEvent.change(second, { target: { value: 'https://10.0.0.5:8000/metrics' } });
+    expect(screen.queryByText(/Unsupported scheme/)).toBeNull();
+    fireEvent.change(second, { target: { value: 'http://10.0.0.5:8000/metrics' } });
+    expect(screen.getByText('Duplicate of target 1')).toBeTruthy();
+
+    fireEvent.click(screen.getByRole('button', { name: 'Remove target 1' }));
+    expect(last().jsonData.targets).toEqual(['http://10.0.0.5:8000/metrics']);
+  });
+
+  it('stores timeout, scrape interval, retention, series limit and TLS as jsonData', () => {
+    const { last } = renderStateful(settings({ jsonData: { mode: 'direct' } }));
+    fireEvent.change(screen.getByPlaceholderText('30'), { target: { value: '15' } });
+    expect(last().jsonData.timeout).toBe(15);
+    fireEvent.change(screen.getByPlaceholderText('10s'), { target: { value: '5s' } });
+    expect(last().jsonData.scrapeInterval).toBe('5s');
+    expect(last().jsonData.timeInterval).toBe('5s');
+    fireEvent.change(screen.getByPlaceholderText('6h'), { target: { value: '12h' } });
+    expect(last().jsonData.retention).toBe('12h');
+    fireEvent.change(screen.getByPlaceholderText('50000'), { target: { value: '20000' } });
+    expect(last().jsonData.seriesLimit).toBe(20000);
+    fireEvent.click(screen.getByLabelText(/^Skip TLS verification/));
+    expect(last().jsonData).toEqual({
+      mode: 'direct',
+      timeout: 15,
+      scrapeInterval: '5s',
+      timeInterval: '5s',
+      retention: '12h',
+      seriesLimit: 20000,
+      tlsSkipVerify: true,
+    });
+  });
+
+  it('flags invalid numbers and durations without storing them', () => {
+    const { last } = renderStateful(settings({ jsonData: { mode: 'direct' } }));
+    fireEvent.change(screen.getByPlaceholderText('30'), { target: { value: '0' } });
+    expect(screen.getByText('Enter a number of seconds from 1 to 3600')).toBeTruthy();
+    expect(last().jsonData.timeout).toBeUndefined();
+    fireEvent.change(screen.getByPlaceholderText('10s'), { target: { value: 'often' } });
+    expect(screen.getByText('Use a duration such as 10s or 1m')).toBeTruthy();
+  });
+
+  it('puts secrets in secureJsonData only', () => {
+    const { last } = renderStateful(settings({ url: 'http://prometheus:9090' }));
+    fireEvent.change(screen.getByLabelText(/^Basic auth user/), { target: { value: 'grafana' } });
+    expect(last().jsonData).toEqual({ basicAuthUser: 'grafana' });
+    fireEvent.change(screen.getByPlaceholderText('Password'), { target: { value: 's3cret' } });
+    expect(last().secureJsonData).toEqual({ basicAuthPassword: 's3cret' });
+    expect(last().jsonData).toEqual({ basicAuthUser: 'grafana' });
+    expect(JSON.stringify(last().jsonData)).not.toContain('s3cret');
+  });
+
+  it('stores a bearer token as a secret', () => {
+    const onOptionsChange = vi.fn();
+    render(<ConfigEditor options={settings()} onOptionsChange={onOptionsChange} />);
+    fireEvent.change(screen.getByPlaceholderText('Token'), { target: { value: 'tok' } });
+    expect(onOptionsChange).toHaveBeenCalledWith(
+      expect.objectContaining({ jsonData: {}, secureJsonData: { bearerToken: 'tok' } })
+    );
+  });
+
+  it('shows configured secrets only as configured, and resets them', () => {
+    const onOptionsChange = vi.fn();
+    render(
+      <ConfigEditor
+        options={settings({
+          jsonData: { basicAuthUser: 'grafana' },
+          secureJsonFields: { basicAuthPassword: true, bearerToken: false },
+        })}
+        onOptionsChange={onOptionsChange}
+      />
+    );
+    const password = document.getElementById('config-basic-auth-password') as HTMLInputElement;
+    expect(password.disabled).toBe(true);
+    expect(password.value).toBe('configured');
+    expect(screen.getAllByRole('button', { name: 'Reset' })).toHaveLength(1);
+    fireEvent.click(screen.getByRole('button', { name: 'Reset' }));
+    expect(onOptionsChange).toHaveBeenCalledWith(
+      expect.objectContaining({
+        secureJsonFields: { basicAuthPassword: false, bearerToken: false },
+        secureJsonData: { basicAuthPassword: '' },
+      })
+    );
+  });
+
+  it('has help text for every setting', () => {
+    render(<ConfigEditor options={settings({ jsonData: { mode: 'direct' } })} onOptionsChange={vi.fn()} />);
+    for (const text of [
+      /the plugin scrapes vLLM's \/metrics endpoints/,
+      /a URL without a path gets \/metrics/,
+      /How often the plugin scrapes each target/,
+      /kept in memory for queries/,
+      /Most series kept in memory/,
+      /Seconds to wait for each request/,
+      /HTTP basic authentication/,
+      /Stored encrypted by Grafana and never shown again/,
+      /Authorization: Bearer/,
+      /Accept any server certificate/,
+    ]) {
+      expect(screen.getByText(text)).toBeTruthy();
+    }
+  });
+});

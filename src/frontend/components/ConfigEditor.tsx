@@ -1,0 +1,314 @@
+import { DataSourcePluginOptionsEditorProps, SelectableValue } from '@grafana/data';
+import {
+  Alert,
+  Button,
+  Field,
+  FieldSet,
+  IconButton,
+  Input,
+  RadioButtonGroup,
+  SecretInput,
+  SecretTextArea,
+  Stack,
+  Switch,
+} from '@grafana/ui';
+import React, { useState } from 'react';
+
+import { checkTarget, checkTargets, isDuration } from '../targets';
+import { Mode, VllmOptions, VllmSecureJsonData } from '../types';
+
+export type Props = DataSourcePluginOptionsEditorProps<VllmOptions, VllmSecureJsonData>;
+
+type SecretKey = keyof VllmSecureJsonData;
+
+const MODE_OPTIONS: Array<SelectableValue<Mode>> = [
+  { label: 'Prometheus', value: 'prometheus', description: 'Query a Prometheus server that scrapes vLLM' },
+  { label: 'Direct', value: 'direct', description: 'Scrape vLLM /metrics endpoints from the plugin' },
+];
+
+const WIDTH = 48;
+
+function numberOrUndefined(text: string): number | undefined {
+  if (text.trim() === '') {
+    return undefined;
+  }
+  const n = Number(text);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+export function ConfigEditor({ options, onOptionsChange }: Props) {
+  const jsonData = options.jsonData ?? {};
+  const secureJsonFields = options.secureJsonFields ?? {};
+  const secureJsonData = options.secureJsonData ?? {};
+  const mode: Mode = jsonData.mode === 'direct' ? 'direct' : 'prometheus';
+  const targets = jsonData.targets ?? [];
+  const targetErrors = checkTargets(targets);
+  // Raw text of numeric inputs while typing ("" or "1." must stay editable).
+  const [timeoutText, setTimeoutText] = useState(jsonData.timeout === undefined ? '' : String(jsonData.timeout));
+  const [limitText, setLimitText] = useState(jsonData.seriesLimit === undefined ? '' : String(jsonData.seriesLimit));
+
+  const setJson = (patch: Partial<VllmOptions>) =>
+    onOptionsChange({ ...options, jsonData: { ...jsonData, ...patch } });
+
+  const setSecret = (key: SecretKey, value: string) =>
+    onOptionsChange({ ...options, secureJsonData: { ...secureJsonData, [key]: value } });
+
+  const resetSecret = (key: SecretKey) =>
+    onOptionsChange({
+      ...options,
+      secureJsonFields: { ...secureJsonFields, [key]: false },
+      secureJsonData: { ...secureJsonData, [key]: '' },
+    });
+
+  const secretProps = (key: SecretKey) => ({
+    isConfigured: !!secureJsonFields[key],
+    value: secureJsonData[key] ?? '',
+    onReset: () => resetSecret(key),
+  });
+
+  const setTargets = (next: string[]) => setJson({ targets: next });
+
+  const timeout = numberOrUndefined(timeoutText);
+  const timeoutError =
+    timeoutText.trim() !== '' && (timeout === undefined || timeout < 1 || timeout > 3600)
+      ? 'Enter a number of seconds from 1 to 3600'
+      : undefined;
+  const limit = numberOrUndefined(limitText);
+  const limitError =
+    limitText.trim() !== '' && (limit === undefined || !Number.isInteger(limit) || limit < 1)
+      ? 'Enter a whole number of series, at least 1'
+      : undefined;
+  const interval = jsonData.scrapeInterval ?? jsonData.timeInterval ?? '';
+  const intervalError = interval !== '' && !isDuration(interval) ? 'Use a duration such as 10s or 1m' : undefined;
+  const retention = jsonData.retention ?? '';
+  const retentionError = retention !== '' && !isDuration(retention) ? 'Use a duration such as 6h or 2d' : undefined;
+  const basicAuth = !!jsonData.basicAuthUser || !!secureJsonFields.basicAuthPassword || !!secureJsonData.basicAuthPassword;
+  const bearer = !!secureJsonFields.bearerToken || !!secureJsonData.bearerToken;
+
+  return (
+    <>
+      <FieldSet label="Data source">
+        <Field
+          label="Mode"
+          description="Prometheus: query a Prometheus server that already scrapes vLLM. Direct: the plugin scrapes vLLM's /metrics endpoints itself and keeps recent samples in memory."
+        >
+          <RadioButtonGroup<Mode> options={MODE_OPTIONS} value={mode} onChange={(m) => setJson({ mode: m })} />
+        </Field>
+
+        {mode === 'prometheus' ? (
+          <Field
+            label="Prometheus URL"
+            description="Base URL of the Prometheus server, as the Grafana server reaches it, e.g. http://prometheus:9090."
+            invalid={options.url !== '' && !/^https?:\/\/[^/]/i.test(options.url ?? '')}
+            error="Must be an http:// or https:// URL"
+            required
+          >
+            <Input
+              id="config-url"
+              width={WIDTH}
+              value={options.url ?? ''}
+              placeholder="http://prometheus:9090"
+              onChange={(e: React.ChangeEvent<HTMLInputElement>) => onOptionsChange({ ...options, url: e.currentTarget.value })}
+            />
+          </Field>
+        ) : (
+          <Field
+            label="Targets"
+            description="vLLM metrics endpoints to scrape, one per row, e.g. http://10.0.0.5:8000/metrics. http and https only; a URL without a path gets /metrics."
+          >
+            <Stack direction="column" gap={1}>
+              {targets.map((target, i) => (
+                <Stack key={i} direction="row" gap={1} alignItems="flex-start">
+                  <Field invalid={!!targetErrors[i]} error={targetErrors[i]} style={{ marginBottom: 0 }}>
+                    <Input
+                      aria-label={`Target ${i + 1}`}
+                      width={WIDTH}
+                      value={target}
+                      placeholder="http://10.0.0.5:8000/metrics"
+                      onChange={(e: React.ChangeEvent<HTMLInputElement>) =>
+                        setTargets(targets.map((t, j) => (j === i ? e.currentTarget.value : t)))
+                      }
+                      onBlur={() => {
+                        const url = checkTarget(target).url;
+                        if (url && url !== target) {
+                          setTargets(targets.map((t, j) => (j === i ? url : t)));
+                        }
+                      }}
+                    />
+                  </Field>
+                  <IconButton
+                    name="trash-alt"
+                    aria-label={`Remove target ${i + 1}`}
+                    onClick={() => setTargets(targets.filter((_, j) => j !== i))}
+                  />
+                </Stack>
+              ))}
+              <div>
+                <Button variant="secondary" icon="plus" size="sm" onClick={() => setTargets([...targets, ''])}>
+                  Add target
+                </Button>
+              </div>
+              {targets.length === 0 && <Alert title="Add at least one vLLM endpoint to scrape" severity="info" />}
+            </Stack>
+          </Field>
+        )}
+
+        <Field
+          label="Scrape interval"
+          description={
+            mode === 'direct'
+              ? 'How often the plugin scrapes each target, e.g. 10s. Also the smallest query step.'
+              : "The Prometheus server's scrape interval, e.g. 15s. Used as the smallest query step and for $__rate_interval."
+          }
+          invalid={!!intervalError}
+          error={intervalError}
+        >
+          <Input
+            id="config-scrape-interval"
+            width={16}
+            value={interval}
+            placeholder={mode === 'direct' ? '10s' : '15s'}
+            onChange={(e: React.ChangeEvent<HTMLInputElement>) => {
+              const v = e.currentTarget.value.trim();
+              setJson({ scrapeInterval: v || undefined, timeInterval: v || undefined });
+            }}
+          />
+        </Field>
+
+        {mode === 'direct' && (
+          <>
+            <Field
+              label="Retention"
+              description="How long scraped samples are kept in memory for queries, e.g. 6h."
+              invalid={!!retentionError}
+              error={retentionError}
+            >
+              <Input
+                id="config-retention"
+                width={16}
+                value={retention}
+                placeholder="6h"
+                onChange={(e: React.ChangeEvent<HTMLInputElement>) =>
+                  setJson({ retention: e.currentTarget.value.trim() || undefined })
+                }
+              />
+            </Field>
+            <Field
+              label="Series limit"
+              description="Most series kept in memory across all targets; new series beyond it are dropped and reported."
+              invalid={!!limitError}
+              error={limitError}
+            >
+              <Input
+                id="config-series-limit"
+                type="number"
+                min={1}
+                step={1}
+                width={16}
+                value={limitText}
+                placeholder="50000"
+                onChange={(e: React.ChangeEvent<HTMLInputElement>) => {
+                  const text = e.currentTarget.value;
+                  setLimitText(text);
+                  const n = numberOrUndefined(text);
+                  setJson({ seriesLimit: n !== undefined && Number.isInteger(n) && n >= 1 ? n : undefined });
+                }}
+              />
+            </Field>
+          </>
+        )}
+
+        <Field
+          label="Timeout"
+          description="Seconds to wait for each request to Prometheus or to a target before giving up (default 30)."
+          invalid={!!timeoutError}
+          error={timeoutError}
+        >
+          <Input
+            id="config-timeout"
+            type="number"
+            min={1}
+            max={3600}
+            width={16}
+            value={timeoutText}
+            placeholder="30"
+            suffix="s"
+            onChange={(e: React.ChangeEvent<HTMLInputElement>) => {
+              const text = e.currentTarget.value;
+              setTimeoutText(text);
+              const n = numberOrUndefined(text);
+              setJson({ timeout: n !== undefined && n >= 1 && n <= 3600 ? n : undefined });
+            }}
+          />
+        </Field>
+      </FieldSet>
+
+      <FieldSet label="Authentication">
+        {basicAuth && bearer && (
+          <Alert title="Use either basic auth or a bearer token, not both" severity="warning" />
+        )}
+        <Field label="Basic auth user" description="User name for HTTP basic authentication. Leave empty for none.">
+          <Input
+            id="config-basic-auth-user"
+            width={WIDTH}
+            value={jsonData.basicAuthUser ?? ''}
+            autoComplete="off"
+            onChange={(e: React.ChangeEvent<HTMLInputElement>) =>
+              setJson({ basicAuthUser: e.currentTarget.value || undefined })
+            }
+          />
+        </Field>
+        <Field
+          label="Basic auth password"
+          description="Stored encrypted by Grafana and never shown again; use Reset to replace it."
+        >
+          <SecretInput
+            id="config-basic-auth-password"
+            width={WIDTH}
+            placeholder="Password"
+            {...secretProps('basicAuthPassword')}
+            onChange={(e: React.ChangeEvent<HTMLInputElement>) => setSecret('basicAuthPassword', e.currentTarget.value)}
+          />
+        </Field>
+        <Field
+          label="Bearer token"
+          description="Sent as 'Authorization: Bearer <token>'. Stored encrypted and never shown again."
+        >
+          <SecretInput
+            id="config-bearer-token"
+            width={WIDTH}
+            placeholder="Token"
+            {...secretProps('bearerToken')}
+            onChange={(e: React.ChangeEvent<HTMLInputElement>) => setSecret('bearerToken', e.currentTarget.value)}
+          />
+        </Field>
+      </FieldSet>
+
+      <FieldSet label="TLS">
+        <Field
+          label="Skip TLS verification"
+          description="Accept any server certificate for https URLs. Insecure: only for testing."
+        >
+          <Switch
+            id="config-tls-skip-verify"
+            value={!!jsonData.tlsSkipVerify}
+            onChange={(e: React.FormEvent<HTMLInputElement>) => setJson({ tlsSkipVerify: e.currentTarget.checked })}
+          />
+        </Field>
+        <Field
+          label="CA certificate"
+          description="PEM certificate(s) of a private certificate authority to trust. Stored encrypted."
+        >
+          <SecretTextArea
+            id="config-tls-ca-cert"
+            cols={WIDTH}
+            rows={4}
+            placeholder="-----BEGIN CERTIFICATE-----"
+            {...secretProps('tlsCACert')}
+            onChange={(e: React.ChangeEvent<HTMLTextAreaElement>) => setSecret('tlsCACert', e.currentTarget.value)}
+          />
+        </Field>
+      </FieldSet>
+    </>
+  );
+}

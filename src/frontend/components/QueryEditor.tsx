@@ -1,0 +1,175 @@
+import { css } from '@emotion/css';
+import { GrafanaTheme2, QueryEditorProps, SelectableValue } from '@grafana/data';
+import { Alert, InlineField, InlineFieldRow, Input, RadioButtonGroup, Select, useStyles2 } from '@grafana/ui';
+import React, { useEffect, useMemo, useState } from 'react';
+
+import { errorMessage, VllmDataSource } from '../datasource';
+import { CatalogEntry, QueryFormat, VllmOptions, VllmQuery } from '../types';
+import { PromQLField } from './PromQLField';
+
+export type Props = QueryEditorProps<VllmDataSource, VllmQuery, VllmOptions>;
+
+type QueryType = 'range' | 'instant' | 'both';
+
+const TYPE_OPTIONS: Array<SelectableValue<QueryType>> = [
+  { label: 'Range', value: 'range', description: 'A series over the dashboard time range' },
+  { label: 'Instant', value: 'instant', description: 'One value per series, at the end of the time range' },
+  { label: 'Both', value: 'both', description: 'Run as a range and as an instant query' },
+];
+
+const FORMAT_OPTIONS: Array<SelectableValue<QueryFormat>> = [
+  { label: 'Time series', value: 'time_series' },
+  { label: 'Table', value: 'table' },
+  { label: 'Heatmap', value: 'heatmap' },
+];
+
+function queryType(query: VllmQuery): QueryType {
+  if (query.instant && query.range) {
+    return 'both';
+  }
+  return query.instant ? 'instant' : 'range';
+}
+
+/** The last error reported for this query, if any. */
+function lastError(props: Props): string | undefined {
+  const { data, query } = props;
+  if (!data) {
+    return undefined;
+  }
+  const errors = (data.errors ?? (data.error ? [data.error] : [])).filter(
+    (e) => !e.refId || e.refId === query.refId
+  );
+  const last = errors[errors.length - 1];
+  return last ? last.message || last.data?.message || 'Query failed' : undefined;
+}
+
+export function QueryEditor(props: Props) {
+  const { query, datasource, onChange, onRunQuery } = props;
+  const styles = useStyles2(getStyles);
+  const [catalog, setCatalog] = useState<CatalogEntry[]>([]);
+  const [catalogError, setCatalogError] = useState<string | undefined>();
+
+  useEffect(() => {
+    let live = true;
+    datasource.catalog().then(
+      (entries) => live && setCatalog(entries),
+      (e: unknown) => live && setCatalogError(errorMessage(e))
+    );
+    return () => {
+      live = false;
+    };
+  }, [datasource]);
+
+  const catalogOptions = useMemo(
+    () =>
+      catalog.map((entry) => ({
+        label: entry.name,
+        value: entry.name,
+        description: [entry.kind, entry.unit, entry.meaning].filter(Boolean).join(' · '),
+      })),
+    [catalog]
+  );
+
+  const change = (patch: Partial<VllmQuery>, run = false) => {
+    onChange({ ...query, ...patch });
+    if (run) {
+      onRunQuery();
+    }
+  };
+
+  const onPickMetric = (option: SelectableValue<string> | null) => {
+    const entry = catalog.find((e) => e.name === option?.value);
+    if (entry) {
+      // Keep a legend the user wrote; otherwise take the suggested one.
+      change({ expr: entry.promql, legendFormat: query.legendFormat || entry.legend }, true);
+    }
+  };
+
+  const onType = (type: QueryType) => {
+    change({ instant: type !== 'range', range: type !== 'instant' }, true);
+  };
+
+  const error = lastError(props);
+
+  return (
+    <div className={styles.editor}>
+      <InlineFieldRow>
+        <InlineField
+          label="vLLM metric"
+          labelWidth={14}
+          tooltip="Pick a metric from the vLLM catalog to fill the query with its suggested PromQL."
+          invalid={!!catalogError}
+          error={catalogError}
+        >
+          <Select
+            inputId="vllm-metric-picker"
+            aria-label="vLLM metric"
+            width={48}
+            options={catalogOptions}
+            value={null}
+            placeholder={catalogError ? 'Catalog unavailable' : 'Choose a vLLM metric'}
+            onChange={onPickMetric}
+            isClearable={false}
+          />
+        </InlineField>
+      </InlineFieldRow>
+      <PromQLField
+        value={query.expr ?? ''}
+        source={datasource}
+        onChange={(expr) => change({ expr })}
+        onRunQuery={onRunQuery}
+        placeholder="PromQL, e.g. rate(vllm:generation_tokens_total[$__rate_interval]) (Shift+Enter to run, Ctrl+Space to complete)"
+      />
+      <InlineFieldRow>
+        <InlineField
+          label="Legend"
+          labelWidth={10}
+          tooltip="Series name template, e.g. {{model_name}} on {{instance}}. Empty: the series' labels."
+        >
+          <Input
+            aria-label="Legend format"
+            width={28}
+            value={query.legendFormat ?? ''}
+            placeholder="{{model_name}}"
+            onChange={(e: React.ChangeEvent<HTMLInputElement>) => change({ legendFormat: e.currentTarget.value })}
+            onBlur={onRunQuery}
+          />
+        </InlineField>
+        <InlineField
+          label="Min step"
+          labelWidth={10}
+          tooltip="Lower limit of the query step, e.g. 30s or $__interval. Empty: the datasource's scrape interval."
+        >
+          <Input
+            aria-label="Min step"
+            width={12}
+            value={query.interval ?? ''}
+            placeholder="auto"
+            onChange={(e: React.ChangeEvent<HTMLInputElement>) => change({ interval: e.currentTarget.value })}
+            onBlur={onRunQuery}
+          />
+        </InlineField>
+        <InlineField label="Type" labelWidth={8} tooltip="Range: values over time. Instant: the latest value only.">
+          <RadioButtonGroup<QueryType> options={TYPE_OPTIONS} value={queryType(query)} onChange={onType} size="sm" />
+        </InlineField>
+        <InlineField label="Format" labelWidth={8} tooltip="How results are laid out: series, a table, or heatmap buckets.">
+          <RadioButtonGroup<QueryFormat>
+            options={FORMAT_OPTIONS}
+            value={query.format ?? 'time_series'}
+            onChange={(format) => change({ format }, true)}
+            size="sm"
+          />
+        </InlineField>
+      </InlineFieldRow>
+      {error && (
+        <Alert title="Query error" severity="error">
+          {error}
+        </Alert>
+      )}
+    </div>
+  );
+}
+
+const getStyles = (theme: GrafanaTheme2) => ({
+  editor: css({ display: 'flex', flexDirection: 'column', gap: theme.spacing(1) }),
+});

@@ -1,0 +1,77 @@
+import { DataQuery, DataSourceJsonData } from '@grafana/data';
+
+/** Result layout, as in Grafana's Prometheus datasource. */
+export type QueryFormat = 'time_series' | 'table' | 'heatmap';
+
+/**
+ * One panel query. Same field names as Grafana's Prometheus query model, so
+ * dashboards can switch between this datasource and Prometheus.
+ */
+export interface VllmQuery extends DataQuery {
+  expr: string;
+  legendFormat?: string;
+  instant?: boolean;
+  range?: boolean;
+  format?: QueryFormat;
+  /** Minimum step, e.g. "30s" or "$__interval". */
+  interval?: string;
+  /** Streaming (reserved; not used yet). */
+  live?: boolean;
+}
+
+export const DEFAULT_QUERY: Partial<VllmQuery> = {
+  expr: '',
+  range: true,
+  instant: false,
+  format: 'time_series',
+};
+
+export type Mode = 'direct' | 'prometheus';
+
+/** Non-secret settings (`jsonData`). */
+export interface VllmOptions extends DataSourceJsonData {
+  /** Where data comes from: scrape vLLM directly, or ask a Prometheus server. */
+  mode?: Mode;
+  /** Direct mode: the vLLM /metrics endpoints to scrape. */
+  targets?: string[];
+  basicAuthUser?: string;
+  tlsSkipVerify?: boolean;
+  /** Per-request timeout in seconds. */
+  timeout?: number;
+  /** Direct mode: how often targets are scraped, e.g. "10s". */
+  scrapeInterval?: string;
+  /**
+   * Scrape interval of the Prometheus server (or of direct scraping). Grafana
+   * uses it as the minimum query interval; kept equal to scrapeInterval.
+   */
+  timeInterval?: string;
+  /** Direct mode: how long scraped samples are kept in memory, e.g. "6h". */
+  retention?: string;
+  /** Direct mode: most series kept in memory. */
+  seriesLimit?: number;
+  /** Prometheus mode: HTTP method for queries. */
+  httpMethod?: 'POST' | 'GET';
+}
+
+/** Secret settings (`secureJsonData`); never sent back to the browser. */
+export interface VllmSecureJsonData {
+  basicAuthPassword?: string;
+  bearerToken?: string;
+  tlsCACert?: string;
+}
+
+/**
+ * One entry of the plugin's metric catalog (`GET /catalog`). The backend
+ * sends `type` and `suggestedQuery`/`suggestedLegend`; `kind` and `promql`
+ * are accepted as well.
+ */
+export interface CatalogEntry {
+  name: string;
+  kind: string;
+  unit: string;
+  meaning: string;
+  /** Suggested PromQL for the metric. */
+  promql: string;
+  /** Suggested legend format, if any. */
+  legend?: string;
+}
