@@ -63,6 +63,57 @@ impl Prometheus {
         prom
     }
 
+    /// Start Prometheus without scrape jobs on an existing TSDB directory,
+    /// e.g. blocks written by `promtool tsdb create-blocks-from openmetrics`.
+    #[allow(dead_code)]
+    pub fn start_on_data(data: &std::path::Path) -> Prometheus {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config_path = dir.path().join("prometheus.yml");
+        std::fs::write(&config_path, "global:\n  scrape_interval: 15s\n").expect("write config");
+        let addr = free_port();
+        let child = Command::new("prometheus")
+            .arg(format!("--config.file={}", config_path.display()))
+            .arg(format!("--storage.tsdb.path={}", data.display()))
+            .arg("--storage.tsdb.retention.time=100y")
+            .arg(format!("--web.listen-address={addr}"))
+            .arg("--log.level=warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect(
+                "prometheus must be installed (Debian package `prometheus`; .ci/run installs it)",
+            );
+        let prom = Prometheus {
+            child,
+            addr,
+            _dir: dir,
+        };
+        prom.wait_ready(Duration::from_secs(30));
+        prom
+    }
+
+    /// A range query (`/api/v1/query_range`), times in milliseconds, as
+    /// parsed JSON; HTTP errors (bad query, execution error) are `Err`.
+    #[allow(dead_code)]
+    pub fn query_range(
+        &self,
+        expr: &str,
+        start_ms: i64,
+        end_ms: i64,
+        step_ms: i64,
+    ) -> Result<serde_json::Value, String> {
+        let secs = |ms: i64| format!("{}.{:03}", ms.div_euclid(1000), ms.rem_euclid(1000));
+        let path = format!(
+            "/api/v1/query_range?query={}&start={}&end={}&step={}",
+            encode(expr),
+            secs(start_ms),
+            secs(end_ms),
+            secs(step_ms)
+        );
+        let body = http_get(self.addr, &path)?;
+        serde_json::from_str(&body).map_err(|e| format!("{e}: {body}"))
+    }
+
     fn wait_ready(&self, limit: Duration) {
         let start = Instant::now();
         while start.elapsed() < limit {

@@ -1,0 +1,229 @@
+use super::*;
+use crate::catalog::names;
+
+fn key() -> TargetKey {
+    TargetKey::new("vllm", "a:8000")
+}
+
+type Raw<'a> = (&'a str, Vec<(&'a str, &'a str)>, f64);
+
+fn scrape(store: &Store, ts: i64, samples: &[Raw<'_>]) -> IngestStats {
+    store
+        .ingest(
+            &key(),
+            ts,
+            samples.iter().map(|(n, l, v)| (*n, l.clone(), *v)),
+        )
+        .expect("in order")
+}
+
+fn by_name(name: &str) -> Vec<Matcher> {
+    vec![Matcher::equal(METRIC_NAME, name)]
+}
+
+#[test]
+fn missing_series_and_failed_scrapes_get_staleness_markers() {
+    let store = Store::new(StoreConfig::default());
+    let run = names::NUM_REQUESTS_RUNNING;
+    let wait = names::NUM_REQUESTS_WAITING;
+    scrape(
+        &store,
+        1000,
+        &[(run, vec![("model_name", "m")], 1.0), (wait, vec![], 2.0)],
+    );
+    let st = scrape(&store, 2000, &[(run, vec![("model_name", "m")], 3.0)]);
+    assert_eq!(st.stale_markers, 1);
+    let w = store.select(&by_name(wait), 0, 10_000);
+    assert_eq!(w.len(), 1);
+    assert_eq!(w[0].samples.len(), 2);
+    assert!(is_stale(w[0].samples[1].1));
+    assert_eq!(w[0].samples[1].0, 2000);
+    // Comes back later: a normal value again, and only one marker written.
+    scrape(&store, 3000, &[(run, vec![("model_name", "m")], 3.0)]);
+    scrape(
+        &store,
+        4000,
+        &[(run, vec![("model_name", "m")], 3.0), (wait, vec![], 5.0)],
+    );
+    let w = store.select(&by_name(wait), 0, 10_000);
+    assert_eq!(w[0].samples.len(), 3);
+    assert_eq!(w[0].samples[2], (4000, 5.0));
+
+    store
+        .record_scrape(
+            &key(),
+            4000,
+            &ScrapeReport {
+                up: true,
+                duration_seconds: 0.1,
+                samples_scraped: 2,
+            },
+        )
+        .expect("same row");
+    assert_eq!(store.mark_down(&key(), 5000), Ok(2));
+    store
+        .record_scrape(
+            &key(),
+            5000,
+            &ScrapeReport {
+                up: false,
+                duration_seconds: 0.0,
+                samples_scraped: 0,
+            },
+        )
+        .expect("in order");
+    for name in [run, wait] {
+        let s = store.select(&by_name(name), 5000, 5000);
+        assert!(is_stale(s[0].samples[0].1), "{name}");
+    }
+    let up = store.select(&by_name(names::UP), 0, 10_000);
+    assert_eq!(up[0].samples, vec![(4000, 1.0), (5000, 0.0)]);
+    assert_eq!(up[0].labels.get("job"), Some("vllm"));
+    assert_eq!(up[0].labels.get("instance"), Some("a:8000"));
+}
+
+#[test]
+fn created_families_are_dropped_and_target_labels_win() {
+    let store = Store::new(StoreConfig::default());
+    let created = format!(
+        "{}_created",
+        names::PROMPT_TOKENS.trim_end_matches("_total")
+    );
+    let st = scrape(
+        &store,
+        1,
+        &[
+            (names::PROMPT_TOKENS, vec![("job", "inner")], 4.0),
+            (&created, vec![], 1.7e9),
+            (names::PROMPT_TOKENS, vec![("job", "inner")], 5.0),
+        ],
+    );
+    assert_eq!((st.samples, st.dropped_created, st.duplicates), (1, 1, 1));
+    assert_eq!(store.metric_names(), vec![names::PROMPT_TOKENS.to_string()]);
+    let s = store.select(&by_name(names::PROMPT_TOKENS), 0, 1);
+    assert_eq!(s[0].labels.get("job"), Some("vllm"));
+    assert_eq!(s[0].labels.get("exported_job"), Some("inner"));
+    assert_eq!(
+        store.label_values("exported_job", &[]),
+        vec!["inner".to_string()]
+    );
+    assert!(store.label_names().contains(&"instance".to_string()));
+}
+
+#[test]
+fn label_order_and_out_of_order_scrapes() {
+    let store = Store::new(StoreConfig::default());
+    let run = names::NUM_REQUESTS_RUNNING;
+    scrape(&store, 10, &[(run, vec![("a", "1"), ("b", "2")], 1.0)]);
+    let st = scrape(&store, 20, &[(run, vec![("b", "2"), ("a", "1")], 2.0)]);
+    assert_eq!(st.series_created, 0);
+    assert_eq!(store.stats().series, 1);
+    let err = store.ingest(&key(), 5, std::iter::empty::<Raw<'_>>());
+    assert_eq!(
+        err,
+        Err(StoreError::OutOfOrder {
+            ts_ms: 5,
+            last_ms: 20
+        })
+    );
+    let bad = Matcher::regex("a", "1|2").expect("valid");
+    assert_eq!(
+        store.select(&[bad], 0, 100)[0].samples,
+        vec![(10, 1.0), (20, 2.0)]
+    );
+    assert!(store
+        .select(
+            &[
+                Matcher::regex("a", "1|").expect("valid"),
+                Matcher::equal("b", "3")
+            ],
+            0,
+            100
+        )
+        .is_empty());
+    assert_eq!(
+        store.select_limited(&by_name(run), 0, 100, 1),
+        Err(StoreError::TooManySamples)
+    );
+}
+
+#[test]
+fn retention_and_budget_drop_oldest_blocks() {
+    let hour = 3_600_000;
+    let store = Store::new(StoreConfig {
+        retention: Duration::from_secs(3600),
+        memory_budget_bytes: usize::MAX,
+    });
+    let run = names::NUM_REQUESTS_RUNNING;
+    for i in 0..(4 * 240) {
+        scrape(&store, i * 15_000, &[(run, vec![], i as f64)]);
+    }
+    let s = store.select(&by_name(run), i64::MIN, i64::MAX);
+    let first = s[0].samples[0].0;
+    let last = s[0].samples.last().map_or(0, |x| x.0);
+    assert!(last - first <= 2 * hour, "kept {first}..{last}");
+    assert!(last - first >= hour);
+    assert!(store.stats().evicted_blocks >= 2);
+
+    let tight = Store::new(StoreConfig {
+        retention: Duration::from_secs(1 << 30),
+        memory_budget_bytes: 1,
+    });
+    for i in 0..(3 * 240) {
+        tight
+            .ingest(
+                &key(),
+                i * 15_000,
+                [(run, [("a", "b")], (i * i) as f64 * 1.37)],
+            )
+            .expect("in order");
+    }
+    // Only the open block survives an impossible budget.
+    let s = tight.select(&by_name(run), i64::MIN, i64::MAX);
+    assert!(s[0].samples.len() <= 240, "{}", s[0].samples.len());
+    assert_eq!(tight.stats().samples as usize, s[0].samples.len());
+}
+
+#[test]
+fn sparse_series_read_back_exactly_across_blocks() {
+    let store = Store::new(StoreConfig::default());
+    let run = names::NUM_REQUESTS_RUNNING;
+    let mut want = Vec::new();
+    for i in 0..700i64 {
+        let present = i % 7 != 3 && !(300..420).contains(&i);
+        let v = if i % 11 == 0 {
+            f64::NAN
+        } else {
+            (i * 3 % 17) as f64 + 0.25 * (i % 2) as f64
+        };
+        let samples: Vec<Raw<'_>> = if present {
+            vec![(run, vec![], v)]
+        } else {
+            vec![]
+        };
+        store
+            .backfill(
+                &key(),
+                i * 1000 + i % 3,
+                samples.iter().map(|(n, l, v)| (*n, l.clone(), *v)),
+            )
+            .expect("in order");
+        if present {
+            want.push((i * 1000 + i % 3, v));
+        }
+    }
+    let got = &store.select(&by_name(run), i64::MIN, i64::MAX)[0].samples;
+    assert_eq!(got.len(), want.len());
+    for (g, w) in got.iter().zip(&want) {
+        assert_eq!(g.0, w.0);
+        assert!(
+            g.1 == w.1 || g.1.is_nan() && w.1.is_nan() && !is_stale(g.1),
+            "{g:?} vs {w:?}"
+        );
+    }
+    let mid = store.select(&by_name(run), 100_000, 200_000);
+    assert!(mid[0]
+        .samples
+        .iter()
+        .all(|s| (100_000..=200_000).contains(&s.0)));
+}
