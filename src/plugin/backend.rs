@@ -1,0 +1,167 @@
+//! The seam between Grafana's requests and where data comes from.
+//!
+//! A datasource instance holds one [`QueryBackend`]: today a Prometheus
+//! server ([`super::prometheus`]); direct scraping of vLLM endpoints will be
+//! another implementation answering the same Prometheus-shaped results, so
+//! framing, legends, resources and health reporting stay shared.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// A series' labels, `__name__` included when the result has it.
+pub type Labels = BTreeMap<String, String>;
+
+/// One sample.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Point {
+    /// Unix milliseconds (Prometheus timestamps have millisecond precision).
+    pub t_ms: i64,
+    pub v: f64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Series {
+    pub labels: Labels,
+    pub points: Vec<Point>,
+}
+
+/// The result of a PromQL evaluation, by Prometheus result type.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ResultData {
+    /// A range query result: points over time per series.
+    Matrix(Vec<Series>),
+    /// An instant vector: one point per series.
+    Vector(Vec<Series>),
+    Scalar(Point),
+    /// A string result (`"text"` expressions), with its evaluation time.
+    String {
+        t_ms: i64,
+        value: String,
+    },
+}
+
+impl ResultData {
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            ResultData::Matrix(_) => "matrix",
+            ResultData::Vector(_) => "vector",
+            ResultData::Scalar(_) => "scalar",
+            ResultData::String { .. } => "string",
+        }
+    }
+}
+
+/// A query result with the server's warnings and informational notes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QueryResult {
+    pub data: ResultData,
+    pub warnings: Vec<String>,
+    pub infos: Vec<String>,
+}
+
+/// `query_range` parameters (window already aligned to the step).
+#[derive(Clone, Debug)]
+pub struct RangeRequest<'a> {
+    pub expr: &'a str,
+    pub start_ns: i128,
+    pub end_ns: i128,
+    pub step: Duration,
+}
+
+/// Instant query parameters.
+#[derive(Clone, Debug)]
+pub struct InstantRequest<'a> {
+    pub expr: &'a str,
+    pub time_ns: i128,
+}
+
+/// Which series label and metric-name lookups consider (Prometheus'
+/// `match[]`, `start`, `end`, passed through as given).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SeriesFilter {
+    pub matchers: Vec<String>,
+    pub start: Option<String>,
+    pub end: Option<String>,
+}
+
+/// CheckHealth's verdict.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HealthReport {
+    pub ok: bool,
+    /// One actionable sentence or two, shown on the datasource page.
+    pub message: String,
+    /// Structured facts (version, targets, models) for `jsonDetails`.
+    pub details: serde_json::Value,
+}
+
+/// Why a backend call failed. Messages say what to check.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum BackendError {
+    #[error("direct mode is not available yet: set `mode` to \"prometheus\" and point the datasource URL at a Prometheus server that scrapes vLLM")]
+    DirectModeUnavailable,
+    #[error("cannot reach Prometheus at {url}: {detail}. Check the datasource URL and that Prometheus is reachable from the Grafana server")]
+    Connect { url: String, detail: String },
+    #[error("Prometheus at {url} did not answer within {secs} s (the datasource `timeout`): the server may be overloaded or the query too expensive")]
+    Timeout { url: String, secs: f64 },
+    #[error("Prometheus at {url} answered HTTP {status}: check the basic auth user and password, the bearer token or the custom headers")]
+    Unauthorized { url: String, status: u16 },
+    #[error("{url} answered HTTP {status} with {what}, not the Prometheus HTTP API: set the datasource URL to the Prometheus base URL (e.g. http://prometheus:9090, without /api/v1)")]
+    NotPrometheus {
+        url: String,
+        status: u16,
+        what: String,
+    },
+    #[error("Prometheus at {url} answered HTTP {status}: {body}")]
+    Http {
+        url: String,
+        status: u16,
+        body: String,
+    },
+    /// Prometheus' own error, verbatim (`errorType: error`, as Grafana shows it).
+    #[error("{error_type}: {error}")]
+    Prometheus {
+        status: u16,
+        error_type: String,
+        error: String,
+    },
+    #[error("the answer of {url} is larger than {limit_mib} MiB")]
+    TooLarge { url: String, limit_mib: usize },
+    #[error("request to {url} failed: {detail}")]
+    Transport { url: String, detail: String },
+}
+
+impl BackendError {
+    /// HTTP-style status for the query's `DataResponse`.
+    pub fn status(&self) -> u16 {
+        match self {
+            BackendError::DirectModeUnavailable => 501,
+            BackendError::Timeout { .. } => 504,
+            BackendError::Unauthorized { status, .. } => *status,
+            BackendError::Prometheus { status, .. } if *status >= 400 => *status,
+            BackendError::Prometheus { .. } => 500,
+            BackendError::Connect { .. }
+            | BackendError::NotPrometheus { .. }
+            | BackendError::Http { .. }
+            | BackendError::TooLarge { .. }
+            | BackendError::Transport { .. } => 502,
+        }
+    }
+}
+
+/// Where a datasource's data comes from.
+#[tonic::async_trait]
+pub trait QueryBackend: Send + Sync + 'static {
+    async fn query_range(&self, req: &RangeRequest<'_>) -> Result<QueryResult, BackendError>;
+    async fn query_instant(&self, req: &InstantRequest<'_>) -> Result<QueryResult, BackendError>;
+    /// Label names.
+    async fn labels(&self, filter: &SeriesFilter) -> Result<Vec<String>, BackendError>;
+    /// Values of one label.
+    async fn label_values(
+        &self,
+        label: &str,
+        filter: &SeriesFilter,
+    ) -> Result<Vec<String>, BackendError>;
+    /// Metric names (values of `__name__`).
+    async fn metric_names(&self, filter: &SeriesFilter) -> Result<Vec<String>, BackendError>;
+    async fn health(&self) -> HealthReport;
+}

@@ -1,0 +1,287 @@
+//! CallResource: the query editor's lookups. All answers are JSON.
+//!
+//! * `GET labels?match[]=` — label names,
+//! * `GET label-values?label=<name>&match[]=` — values of one label,
+//! * `GET metric-names?match[]=` — metric names,
+//! * `GET catalog` — every metric vLLM has exposed, with unit, meaning and a
+//!   suggested query built by [`crate::promql`] (no backend call).
+//!
+//! `match[]`, `start` and `end` are passed to the backend as given.
+
+use super::backend::{BackendError, SeriesFilter};
+use super::instance::Ready;
+use crate::catalog::{self, Engine, Kind, MetricDef, Scope, Unit};
+use crate::promql::{self, Expr, Selector};
+use serde::Serialize;
+use serde_json::json;
+use std::sync::LazyLock;
+
+/// A resource answer: HTTP status and JSON body.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResourceResponse {
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+impl ResourceResponse {
+    fn json(status: u16, value: &impl Serialize) -> ResourceResponse {
+        ResourceResponse {
+            status,
+            body: serde_json::to_vec(value).unwrap_or_else(|_| b"null".to_vec()),
+        }
+    }
+
+    fn error(status: u16, message: impl Into<String>) -> ResourceResponse {
+        ResourceResponse::json(status, &json!({ "error": message.into() }))
+    }
+}
+
+/// The routes, for error messages.
+const ROUTES: &str = "labels, label-values, metric-names, catalog";
+
+/// Query parameters of a resource URL (`path?a=1&match[]=x`).
+fn query_pairs(url: &str) -> Vec<(String, String)> {
+    let Some((_, query)) = url.split_once('?') else {
+        return Vec::new();
+    };
+    match reqwest::Url::parse(&format!("http://resource/?{query}")) {
+        Ok(u) => u
+            .query_pairs()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+fn filter(pairs: &[(String, String)]) -> SeriesFilter {
+    let get = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+    SeriesFilter {
+        matchers: pairs
+            .iter()
+            .filter(|(k, _)| k == "match[]")
+            .map(|(_, v)| v.clone())
+            .collect(),
+        start: get("start"),
+        end: get("end"),
+    }
+}
+
+/// A Prometheus label name (also keeps the name safe in a URL path).
+fn valid_label_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+fn backend_failure(e: BackendError) -> ResourceResponse {
+    ResourceResponse::error(e.status(), e.to_string())
+}
+
+/// Answers one resource call. `ready` is the datasource, or why its
+/// settings are invalid.
+pub async fn handle(
+    ready: Result<&Ready, String>,
+    method: &str,
+    path: &str,
+    url: &str,
+) -> ResourceResponse {
+    let route = path.trim_matches('/');
+    if !matches!(
+        route,
+        "labels" | "label-values" | "metric-names" | "catalog"
+    ) {
+        return ResourceResponse::error(
+            404,
+            format!("unknown resource {route:?}: expected one of {ROUTES}"),
+        );
+    }
+    if !method.eq_ignore_ascii_case("GET") {
+        return ResourceResponse::error(405, format!("{route} answers GET only, got {method}"));
+    }
+    if route == "catalog" {
+        return ResourceResponse {
+            status: 200,
+            body: CATALOG_JSON.clone(),
+        };
+    }
+    let ready = match ready {
+        Ok(ready) => ready,
+        Err(why) => return ResourceResponse::error(400, why),
+    };
+    let pairs = query_pairs(url);
+    let filter = filter(&pairs);
+    let backend = &ready.backend;
+    let answer = match route {
+        "labels" => backend.labels(&filter).await,
+        "metric-names" => backend.metric_names(&filter).await,
+        _ => {
+            let label = pairs
+                .iter()
+                .find(|(k, _)| k == "label")
+                .map(|(_, v)| v.as_str())
+                .unwrap_or("");
+            if !valid_label_name(label) {
+                return ResourceResponse::error(
+                    400,
+                    format!("label-values needs ?label=<label name>, got {label:?}"),
+                );
+            }
+            backend.label_values(label, &filter).await
+        }
+    };
+    match answer {
+        Ok(values) => ResourceResponse::json(200, &values),
+        Err(e) => backend_failure(e),
+    }
+}
+
+/// One metric as the query editor shows it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CatalogEntry {
+    name: &'static str,
+    #[serde(rename = "type")]
+    kind: Kind,
+    unit: Unit,
+    grafana_unit: &'static str,
+    labels: Vec<&'static str>,
+    meaning: &'static str,
+    help: &'static str,
+    added: Option<catalog::Version>,
+    deprecated: Option<catalog::Version>,
+    removed: Option<catalog::Version>,
+    successor: Option<&'static str>,
+    suggested_query: String,
+    suggested_legend: &'static str,
+}
+
+/// The labels to split a suggestion by.
+fn split_labels(m: &MetricDef) -> &'static [&'static str] {
+    match m.scope {
+        Scope::Engine | Scope::Model => &[promql::labels::MODEL_NAME],
+        Scope::Own | Scope::CacheConfig => &[],
+    }
+}
+
+/// A first query for a metric: rates for counters, p95 for histograms,
+/// mean for summaries, sum or max for gauges; renamed metrics query both
+/// names (see [`promql::version_proof`]).
+pub fn suggested_query(m: &MetricDef) -> String {
+    let by = split_labels(m);
+    let (kind, unit) = (m.kind, m.unit);
+    promql::version_proof(m.name, move |name| {
+        let sel = Selector::bare(name);
+        match kind {
+            Kind::Counter => promql::sum_rate(&sel, by),
+            Kind::Histogram => promql::histogram_quantile(0.95, &sel, by),
+            Kind::Summary => promql::histogram_mean(&sel, by),
+            Kind::Gauge if unit == Unit::Info => Expr::select(&sel),
+            Kind::Gauge if unit == Unit::Ratio => promql::max(by, Expr::select(&sel)),
+            Kind::Gauge => promql::sum(by, Expr::select(&sel)),
+        }
+    })
+    .into()
+}
+
+fn entry(m: &'static MetricDef) -> CatalogEntry {
+    // The newest engine generation that has the metric describes it.
+    let engine = if m.v1.is_some() {
+        Engine::V1
+    } else {
+        Engine::V0
+    };
+    let span = m.span(engine);
+    let mut labels: Vec<&'static str> = m
+        .common_labels(catalog::LATEST, engine)
+        .iter()
+        .copied()
+        .chain(m.extra_labels.iter().map(|l| l.name))
+        .collect();
+    labels.dedup();
+    CatalogEntry {
+        name: m.name,
+        kind: m.kind,
+        unit: m.unit,
+        grafana_unit: m.unit.grafana(),
+        labels,
+        meaning: m.meaning,
+        help: m.help,
+        added: span.map(|s| s.added),
+        deprecated: span.and_then(|s| s.deprecated),
+        removed: span.and_then(|s| s.removed),
+        successor: m.successor,
+        suggested_query: suggested_query(m),
+        suggested_legend: if split_labels(m).is_empty() {
+            super::legend::AUTO
+        } else {
+            "{{model_name}}"
+        },
+    }
+}
+
+static CATALOG_JSON: LazyLock<Vec<u8>> = LazyLock::new(|| {
+    let entries: Vec<CatalogEntry> = catalog::METRICS.iter().map(entry).collect();
+    serde_json::to_vec(&entries).unwrap_or_else(|_| b"[]".to_vec())
+});
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::names;
+
+    #[test]
+    fn every_suggestion_parses_and_reads_its_metric() {
+        for m in catalog::METRICS.iter() {
+            let q = suggested_query(m);
+            let parsed = promql::inspect::parse(&q).unwrap_or_else(|e| panic!("{q}: {e}"));
+            let read = promql::inspect::metric_names(&parsed);
+            assert!(
+                m.sample_names().iter().any(|n| read.contains(n)),
+                "{q} does not read {}",
+                m.name
+            );
+        }
+    }
+
+    #[test]
+    fn suggestions_fit_the_metric_type() {
+        let find = |name| {
+            catalog::lookup(name)
+                .map(suggested_query)
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            find(names::PROMPT_TOKENS),
+            "sum by (model_name) (rate(vllm:prompt_tokens_total[$__rate_interval]))"
+        );
+        assert!(find(names::TIME_TO_FIRST_TOKEN).starts_with("histogram_quantile(0.95, "));
+        assert!(find(names::KV_CACHE_USAGE_PERC).contains(names::GPU_CACHE_USAGE_PERC));
+    }
+
+    #[test]
+    fn parameters_and_label_names_are_read_safely() {
+        let pairs = query_pairs("label-values?label=job&match[]=up%7Bjob%3D%22a%22%7D&match[]=x");
+        let f = filter(&pairs);
+        assert_eq!(f.matchers, ["up{job=\"a\"}", "x"]);
+        assert!(valid_label_name("model_name"));
+        for bad in ["", "1a", "a/b", "../x", "a b"] {
+            assert!(!valid_label_name(bad), "{bad}");
+        }
+    }
+
+    #[tokio::test]
+    async fn unknown_routes_and_methods_are_refused() {
+        let r = handle(Err("no".into()), "GET", "nope", "nope").await;
+        assert_eq!(r.status, 404);
+        let r = handle(Err("no".into()), "POST", "labels", "labels").await;
+        assert_eq!(r.status, 405);
+        let r = handle(Err("settings broken".into()), "GET", "labels", "labels").await;
+        assert_eq!(r.status, 400);
+        let r = handle(Err("settings broken".into()), "GET", "/catalog", "catalog").await;
+        assert_eq!(r.status, 200);
+        let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap_or_default();
+        assert_eq!(v.as_array().map(Vec::len), Some(catalog::METRICS.len()));
+    }
+}

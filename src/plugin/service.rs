@@ -1,0 +1,289 @@
+//! The `pluginv2` gRPC services Grafana calls: QueryData, CheckHealth,
+//! CallResource.
+//!
+//! Implemented on the SDK's generated types rather than its high-level
+//! traits, which fail every query of a request when one query's JSON does
+//! not parse (and panic on out-of-range time ranges). Here each query is
+//! parsed, run and answered on its own, concurrently, and always gets a
+//! response under its `refId`.
+
+use super::arrow;
+use super::backend::{BackendError, InstantRequest, QueryResult, RangeRequest};
+use super::frames::{self, Frame, Meta};
+use super::instance::{Instance, Instances, NoDatasource};
+use super::query::{self, Format, Plan, PromQuery, QueryError};
+use super::resources;
+use futures_util::stream;
+use grafana_plugin_sdk::pluginv2::{
+    self, check_health_response::HealthStatus, data_server::Data, diagnostics_server::Diagnostics,
+    resource_server::Resource,
+};
+use std::collections::HashMap;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Instant;
+use tonic::{Request, Response, Status};
+
+/// The plugin's gRPC face: one per process, shared by the three services.
+#[derive(Default)]
+pub struct PluginService {
+    instances: Instances,
+}
+
+fn error_response(status: u16, message: String, frames: Vec<Vec<u8>>) -> pluginv2::DataResponse {
+    pluginv2::DataResponse {
+        frames,
+        error: message,
+        json_meta: Vec::new(),
+        status: i32::from(status),
+    }
+}
+
+/// A frame carrying only the executed query, so Grafana's query inspector
+/// shows what was sent even when it failed.
+fn query_string_frame(plan: &Plan, ref_id: &str) -> Vec<Vec<u8>> {
+    let frame = Frame {
+        name: String::new(),
+        meta: Meta {
+            executed_query_string: Some(plan.executed.clone()),
+            ..Meta::default()
+        },
+        fields: Vec::new(),
+    };
+    arrow::encode(&frame, ref_id).into_iter().collect()
+}
+
+/// Runs one query to its `DataResponse`; never fails the others.
+async fn run_query(
+    instance: Result<Arc<Instance>, NoDatasource>,
+    parsed: Result<PromQuery, QueryError>,
+    ref_id: String,
+    table_queries: usize,
+) -> pluginv2::DataResponse {
+    let instance = match instance {
+        Ok(instance) => instance,
+        Err(e) => return error_response(400, e.to_string(), Vec::new()),
+    };
+    let ready = match &instance.state {
+        Ok(ready) => ready,
+        Err(e) => return error_response(400, e.to_string(), Vec::new()),
+    };
+    let query = match parsed {
+        Ok(q) => q,
+        Err(e) => return error_response(400, e.to_string(), Vec::new()),
+    };
+    let plan = match query.plan(&ready.settings.time_interval) {
+        Ok(plan) => plan,
+        Err(e) => return error_response(400, e.to_string(), Vec::new()),
+    };
+    let started = Instant::now();
+    let backend = &ready.backend;
+    let instant = async {
+        if query.instant {
+            let req = InstantRequest {
+                expr: &plan.expr,
+                time_ns: plan.time_ns,
+            };
+            Some(backend.query_instant(&req).await)
+        } else {
+            None
+        }
+    };
+    let range = async {
+        if query.range {
+            let req = RangeRequest {
+                expr: &plan.expr,
+                start_ns: plan.start_ns,
+                end_ns: plan.end_ns,
+                step: plan.step,
+            };
+            Some(backend.query_range(&req).await)
+        } else {
+            None
+        }
+    };
+    let (instant, range) = tokio::join!(instant, range);
+    let results: Vec<Result<QueryResult, BackendError>> =
+        instant.into_iter().chain(range).collect();
+    tracing::debug!(
+        ref_id = %ref_id,
+        expr = %plan.expr,
+        step = ?plan.step,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "query ran"
+    );
+    let value_name = frames::table_value_name(&ref_id, table_queries);
+    let mut out: Vec<Frame> = Vec::new();
+    let mut errors: Vec<BackendError> = Vec::new();
+    for result in results {
+        match result {
+            Ok(result) => out.extend(frames::build(&query, &plan, result, &value_name)),
+            Err(e) => errors.push(e),
+        }
+    }
+    if let Some(first) = errors.first() {
+        tracing::debug!(ref_id = %ref_id, error = %first, "query failed");
+        let status = first.status();
+        let message = errors
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ");
+        return error_response(status, message, query_string_frame(&plan, &ref_id));
+    }
+    let mut encoded = Vec::with_capacity(out.len());
+    for frame in &out {
+        match arrow::encode(frame, &ref_id) {
+            Ok(bytes) => encoded.push(bytes),
+            Err(e) => {
+                tracing::warn!(ref_id = %ref_id, error = %e, "cannot encode frame");
+                return error_response(500, e.to_string(), Vec::new());
+            }
+        }
+    }
+    pluginv2::DataResponse {
+        frames: encoded,
+        error: String::new(),
+        json_meta: Vec::new(),
+        status: 200,
+    }
+}
+
+#[tonic::async_trait]
+impl Data for PluginService {
+    async fn query_data(
+        &self,
+        request: Request<pluginv2::QueryDataRequest>,
+    ) -> Result<Response<pluginv2::QueryDataResponse>, Status> {
+        let req = request.into_inner();
+        let instance = self.instances.get(req.plugin_context.as_ref());
+        let parsed: Vec<(String, Result<PromQuery, QueryError>)> = req
+            .queries
+            .iter()
+            .map(|q| (q.ref_id.clone(), query::parse(q)))
+            .collect();
+        let table_queries = parsed
+            .iter()
+            .filter(|(_, q)| matches!(q, Ok(q) if q.format == Format::Table))
+            .count();
+        // A lone query (a panel with one query, an alert rule) runs right
+        // here: no task hand-off on the latency path.
+        if parsed.len() == 1 {
+            let mut responses = HashMap::with_capacity(1);
+            for (ref_id, parsed) in parsed {
+                let response =
+                    run_query(instance.clone(), parsed, ref_id.clone(), table_queries).await;
+                responses.insert(ref_id, response);
+            }
+            return Ok(Response::new(pluginv2::QueryDataResponse { responses }));
+        }
+        // Each query on its own task: concurrent, and a panic stays its own.
+        let tasks: Vec<(String, tokio::task::JoinHandle<pluginv2::DataResponse>)> = parsed
+            .into_iter()
+            .map(|(ref_id, parsed)| {
+                let task = tokio::spawn(run_query(
+                    instance.clone(),
+                    parsed,
+                    ref_id.clone(),
+                    table_queries,
+                ));
+                (ref_id, task)
+            })
+            .collect();
+        let mut responses = HashMap::with_capacity(tasks.len());
+        for (ref_id, task) in tasks {
+            let response = task.await.unwrap_or_else(|e| {
+                tracing::warn!(ref_id = %ref_id, error = %e, "query task failed");
+                error_response(
+                    500,
+                    format!("internal error running the query: {e}"),
+                    Vec::new(),
+                )
+            });
+            responses.insert(ref_id, response);
+        }
+        Ok(Response::new(pluginv2::QueryDataResponse { responses }))
+    }
+}
+
+#[tonic::async_trait]
+impl Diagnostics for PluginService {
+    async fn check_health(
+        &self,
+        request: Request<pluginv2::CheckHealthRequest>,
+    ) -> Result<Response<pluginv2::CheckHealthResponse>, Status> {
+        let req = request.into_inner();
+        let (ok, message, details) = match self.instances.get(req.plugin_context.as_ref()) {
+            Err(e) => (false, e.to_string(), serde_json::Value::Null),
+            Ok(instance) => match &instance.state {
+                Err(e) => (
+                    false,
+                    e.to_string(),
+                    serde_json::json!({ "invalidSettings": e.0.iter().map(|f| &f.field).collect::<Vec<_>>() }),
+                ),
+                Ok(ready) => {
+                    let report = ready.backend.health().await;
+                    (report.ok, report.message, report.details)
+                }
+            },
+        };
+        tracing::info!(ok, message = %message, "health check");
+        let status = if ok {
+            HealthStatus::Ok
+        } else {
+            HealthStatus::Error
+        };
+        Ok(Response::new(pluginv2::CheckHealthResponse {
+            status: status as i32,
+            message,
+            json_details: serde_json::to_vec(&details).unwrap_or_default(),
+        }))
+    }
+
+    async fn collect_metrics(
+        &self,
+        _: Request<pluginv2::CollectMetricsRequest>,
+    ) -> Result<Response<pluginv2::CollectMetricsResponse>, Status> {
+        Ok(Response::new(pluginv2::CollectMetricsResponse {
+            metrics: Some(pluginv2::collect_metrics_response::Payload {
+                prometheus: Vec::new(),
+            }),
+        }))
+    }
+}
+
+type ResourceStream = Pin<
+    Box<dyn futures_util::Stream<Item = Result<pluginv2::CallResourceResponse, Status>> + Send>,
+>;
+
+#[tonic::async_trait]
+impl Resource for PluginService {
+    type CallResourceStream = ResourceStream;
+
+    async fn call_resource(
+        &self,
+        request: Request<pluginv2::CallResourceRequest>,
+    ) -> Result<Response<Self::CallResourceStream>, Status> {
+        let req = request.into_inner();
+        let instance = self.instances.get(req.plugin_context.as_ref());
+        let ready = match &instance {
+            Err(e) => Err(e.to_string()),
+            Ok(instance) => instance.state.as_ref().map_err(ToString::to_string),
+        };
+        let answer = resources::handle(ready, &req.method, &req.path, &req.url).await;
+        let headers = HashMap::from([(
+            "Content-Type".to_string(),
+            pluginv2::StringList {
+                values: vec!["application/json".to_string()],
+            },
+        )]);
+        let response = pluginv2::CallResourceResponse {
+            code: i32::from(answer.status),
+            headers,
+            body: answer.body.into(),
+        };
+        Ok(Response::new(Box::pin(stream::once(async move {
+            Ok(response)
+        }))))
+    }
+}

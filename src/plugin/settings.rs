@@ -1,0 +1,577 @@
+//! Datasource settings: `jsonData` and `secureJsonData` as Grafana sends them
+//! with every request, parsed leniently and validated field by field.
+//!
+//! Parsing never fails as a whole on a mistyped field: every problem is
+//! collected as a [`FieldError`] naming the field, so CheckHealth can say
+//! exactly what to fix. Secrets live in [`Secret`], whose `Debug` redacts.
+
+use super::interval;
+use grafana_plugin_sdk::pluginv2;
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use std::fmt;
+use std::time::Duration;
+
+/// Where the data comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Query a Prometheus server that scrapes vLLM.
+    Prometheus,
+    /// Scrape vLLM endpoints directly (not available yet).
+    Direct,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Prometheus => "prometheus",
+            Mode::Direct => "direct",
+        }
+    }
+}
+
+/// A secret value; `Debug` and `Display` never show it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    /// The secret itself, for the one place that sends it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// How the plugin authenticates to Prometheus.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Auth {
+    None,
+    Basic { user: String, password: Secret },
+    Bearer(Secret),
+}
+
+/// HTTP method for query requests (Grafana's Prometheus datasource defaults to POST).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HttpMethod {
+    Get,
+    Post,
+}
+
+/// Validated settings of one datasource instance.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub mode: Mode,
+    /// The Prometheus base URL, without a trailing slash.
+    pub url: String,
+    pub auth: Auth,
+    /// Extra request headers (`httpHeaderName1` / `httpHeaderValue1`, ...).
+    pub headers: Vec<(String, Secret)>,
+    /// PEM CA certificate(s) to trust.
+    pub tls_ca_cert: Option<Secret>,
+    pub tls_skip_verify: bool,
+    /// Per-request timeout.
+    pub timeout: Duration,
+    /// Prometheus scrape interval (`timeInterval`), as written, e.g. "15s";
+    /// empty when unset. Drives the minimum step and `$__rate_interval`.
+    pub time_interval: String,
+    pub http_method: HttpMethod,
+}
+
+/// Default per-request timeout.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Longest accepted `timeout`.
+pub const MAX_TIMEOUT_SECS: f64 = 3600.0;
+
+/// One invalid setting: which field, and why.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("`{field}` {reason}")]
+pub struct FieldError {
+    pub field: String,
+    pub reason: String,
+}
+
+/// Every invalid setting of a datasource.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("invalid datasource settings: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+pub struct SettingsError(pub Vec<FieldError>);
+
+/// Collects field errors while reading `jsonData` / `secureJsonData`.
+struct Reader<'a> {
+    json: &'a Map<String, Value>,
+    secure: &'a HashMap<String, String>,
+    errors: Vec<FieldError>,
+}
+
+impl Reader<'_> {
+    fn fail(&mut self, field: &str, reason: impl Into<String>) {
+        self.errors.push(FieldError {
+            field: field.to_string(),
+            reason: reason.into(),
+        });
+    }
+
+    /// A string field; missing, null or empty gives "".
+    fn string(&mut self, field: &str) -> String {
+        match self.json.get(field) {
+            None | Some(Value::Null) => String::new(),
+            Some(Value::String(s)) => s.trim().to_string(),
+            Some(other) => {
+                self.fail(field, format!("must be a string, got {other}"));
+                String::new()
+            }
+        }
+    }
+
+    fn boolean(&mut self, field: &str) -> bool {
+        match self.json.get(field) {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            // Provisioning files sometimes quote booleans.
+            Some(Value::String(s)) if s == "true" || s == "false" => s == "true",
+            Some(other) => {
+                self.fail(field, format!("must be true or false, got {other}"));
+                false
+            }
+        }
+    }
+
+    fn secret(&self, field: &str) -> Option<Secret> {
+        self.secure
+            .get(field)
+            .filter(|v| !v.is_empty())
+            .map(|v| Secret::new(v.clone()))
+    }
+}
+
+/// Raw settings as they arrive in a request's plugin context.
+pub struct RawSettings<'a> {
+    pub url: &'a str,
+    pub json_data: &'a [u8],
+    pub secure: &'a HashMap<String, String>,
+    /// Grafana's own basic-auth toggle and user (top-level datasource fields).
+    pub basic_auth_enabled: bool,
+    pub basic_auth_user: &'a str,
+}
+
+impl<'a> From<&'a pluginv2::DataSourceInstanceSettings> for RawSettings<'a> {
+    fn from(s: &'a pluginv2::DataSourceInstanceSettings) -> Self {
+        RawSettings {
+            url: &s.url,
+            json_data: &s.json_data,
+            secure: &s.decrypted_secure_json_data,
+            basic_auth_enabled: s.basic_auth_enabled,
+            basic_auth_user: &s.basic_auth_user,
+        }
+    }
+}
+
+impl Settings {
+    /// Parses and validates; every invalid field is reported.
+    pub fn parse(raw: &RawSettings<'_>) -> Result<Settings, SettingsError> {
+        // Grafana sends an empty byte string when jsonData was never set.
+        let json = if raw.json_data.iter().all(u8::is_ascii_whitespace) {
+            Value::Object(Map::new())
+        } else {
+            match serde_json::from_slice::<Value>(raw.json_data) {
+                Ok(v) => v,
+                Err(e) => {
+                    return Err(SettingsError(vec![FieldError {
+                        field: "jsonData".to_string(),
+                        reason: format!("is not valid JSON: {e}"),
+                    }]))
+                }
+            }
+        };
+        let empty = Map::new();
+        let mut r = Reader {
+            json: json.as_object().unwrap_or(&empty),
+            secure: raw.secure,
+            errors: Vec::new(),
+        };
+        if !json.is_object() {
+            r.fail("jsonData", format!("must be a JSON object, got {json}"));
+        }
+
+        let mode = match r.string("mode").to_ascii_lowercase().as_str() {
+            "" | "prometheus" => Mode::Prometheus,
+            "direct" => Mode::Direct,
+            other => {
+                r.fail(
+                    "mode",
+                    format!("must be \"prometheus\" or \"direct\", got {other:?}"),
+                );
+                Mode::Prometheus
+            }
+        };
+        let url = read_url(&mut r, raw.url, mode);
+        let auth = read_auth(&mut r, raw);
+        let headers = read_headers(&mut r);
+        let tls_ca_cert = r.secret("tlsCACert");
+        if let Some(ca) = &tls_ca_cert {
+            if !ca.expose().contains("-----BEGIN CERTIFICATE-----") {
+                r.fail(
+                    "tlsCACert",
+                    "is not a PEM certificate (expected a -----BEGIN CERTIFICATE----- block)",
+                );
+            }
+        }
+        let tls_skip_verify = r.boolean("tlsSkipVerify");
+        let timeout = read_timeout(&mut r);
+        let time_interval = r.string("timeInterval");
+        if !time_interval.is_empty() {
+            if let Err(e) = interval::parse_interval(&time_interval) {
+                r.fail("timeInterval", format!("{e}: use a duration such as 15s"));
+            }
+        }
+        let http_method = match r.string("httpMethod").to_ascii_uppercase().as_str() {
+            "" | "POST" => HttpMethod::Post,
+            "GET" => HttpMethod::Get,
+            other => {
+                r.fail(
+                    "httpMethod",
+                    format!("must be \"POST\" or \"GET\", got {other:?}"),
+                );
+                HttpMethod::Post
+            }
+        };
+        if !r.errors.is_empty() {
+            return Err(SettingsError(r.errors));
+        }
+        Ok(Settings {
+            mode,
+            url,
+            auth,
+            headers,
+            tls_ca_cert,
+            tls_skip_verify,
+            timeout,
+            time_interval,
+            http_method,
+        })
+    }
+}
+
+fn read_url(r: &mut Reader<'_>, url: &str, mode: Mode) -> String {
+    let url = url.trim();
+    if mode == Mode::Direct {
+        return url.trim_end_matches('/').to_string();
+    }
+    if url.is_empty() {
+        r.fail(
+            "url",
+            "is empty: set it to the Prometheus server's base URL, e.g. http://prometheus:9090",
+        );
+        return String::new();
+    }
+    let shown = without_credentials(url);
+    match reqwest::Url::parse(url) {
+        // Credentials in the URL would be stored in clear and shown in messages.
+        Ok(u) if !u.username().is_empty() || u.password().is_some() => {
+            r.fail(
+                "url",
+                format!("{shown:?} contains a user or password: set basicAuthUser and basicAuthPassword instead"),
+            );
+            String::new()
+        }
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {
+            if u.query().is_some() || u.fragment().is_some() {
+                r.fail(
+                    "url",
+                    format!("{shown:?} must not have a query string or fragment"),
+                );
+            }
+            url.trim_end_matches('/').to_string()
+        }
+        Ok(_) => {
+            r.fail(
+                "url",
+                format!("{shown:?} is not an http:// or https:// URL"),
+            );
+            String::new()
+        }
+        Err(e) => {
+            r.fail(
+                "url",
+                format!("{shown:?} is not a valid URL ({e}); expected e.g. http://prometheus:9090"),
+            );
+            String::new()
+        }
+    }
+}
+
+/// A URL fit for messages: anything between `scheme://` and `@` is hidden.
+fn without_credentials(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://***@{}", &rest[at + 1..]),
+        None => url.to_string(),
+    }
+}
+
+fn read_auth(r: &mut Reader<'_>, raw: &RawSettings<'_>) -> Auth {
+    let mut user = r.string("basicAuthUser");
+    if user.is_empty() && raw.basic_auth_enabled {
+        user = raw.basic_auth_user.trim().to_string();
+    }
+    let password = r.secret("basicAuthPassword");
+    let bearer = r.secret("bearerToken");
+    match (user.is_empty(), password, bearer) {
+        (true, None, None) => Auth::None,
+        (true, None, Some(token)) => Auth::Bearer(token),
+        (false, Some(password), None) => Auth::Basic { user, password },
+        (false, None, None) => {
+            r.fail(
+                "basicAuthPassword",
+                format!("is missing: basic auth user {user:?} needs a password"),
+            );
+            Auth::None
+        }
+        (true, Some(_), _) => {
+            r.fail(
+                "basicAuthUser",
+                "is missing: a basic auth password is set without a user",
+            );
+            Auth::None
+        }
+        (false, _, Some(_)) => {
+            r.fail(
+                "bearerToken",
+                "is set together with basic auth: use one of them",
+            );
+            Auth::None
+        }
+    }
+}
+
+/// Grafana's custom headers: `httpHeaderName<N>` in jsonData with the value
+/// in `httpHeaderValue<N>` of secureJsonData, N = 1, 2, ...
+fn read_headers(r: &mut Reader<'_>) -> Vec<(String, Secret)> {
+    let mut numbers: Vec<u32> = r
+        .json
+        .keys()
+        .filter_map(|k| k.strip_prefix("httpHeaderName")?.parse().ok())
+        .collect();
+    numbers.sort_unstable();
+    let mut out = Vec::new();
+    for n in numbers {
+        let name_field = format!("httpHeaderName{n}");
+        let value_field = format!("httpHeaderValue{n}");
+        let name = r.string(&name_field);
+        if name.is_empty() {
+            continue;
+        }
+        if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
+            r.fail(
+                &name_field,
+                format!("{name:?} is not a valid HTTP header name"),
+            );
+            continue;
+        }
+        match r.secret(&value_field) {
+            Some(value) => {
+                if reqwest::header::HeaderValue::from_str(value.expose()).is_err() {
+                    r.fail(
+                        &value_field,
+                        format!("is not a valid value for header {name:?} (control characters?)"),
+                    );
+                } else {
+                    out.push((name, value));
+                }
+            }
+            None => r.fail(&value_field, format!("is missing for header {name:?}")),
+        }
+    }
+    out
+}
+
+fn read_timeout(r: &mut Reader<'_>) -> Duration {
+    let secs = match r.json.get("timeout") {
+        None | Some(Value::Null) => return DEFAULT_TIMEOUT,
+        Some(Value::String(s)) if s.trim().is_empty() => return DEFAULT_TIMEOUT,
+        Some(Value::Number(n)) => n.as_f64(),
+        // Grafana's config page stores numbers typed into text boxes as strings.
+        Some(Value::String(s)) => s.trim().parse::<f64>().ok(),
+        Some(_) => None,
+    };
+    match secs {
+        Some(s) if (1.0..=MAX_TIMEOUT_SECS).contains(&s) => Duration::from_secs_f64(s),
+        _ => {
+            let got = r
+                .json
+                .get("timeout")
+                .map(Value::to_string)
+                .unwrap_or_default();
+            r.fail(
+                "timeout",
+                format!("must be a number of seconds from 1 to {MAX_TIMEOUT_SECS}, got {got}"),
+            );
+            DEFAULT_TIMEOUT
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(url: &str, json: Value, secure: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        let secure: HashMap<String, String> = secure
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let bytes = serde_json::to_vec(&json).unwrap_or_default();
+        Settings::parse(&RawSettings {
+            url,
+            json_data: &bytes,
+            secure: &secure,
+            basic_auth_enabled: false,
+            basic_auth_user: "",
+        })
+    }
+
+    fn fields(e: &SettingsError) -> Vec<&str> {
+        e.0.iter().map(|f| f.field.as_str()).collect()
+    }
+
+    #[test]
+    fn defaults_to_prometheus_mode_without_auth() {
+        let s = parse("http://prom:9090/", json!({}), &[]).expect("valid");
+        assert_eq!(s.mode, Mode::Prometheus);
+        assert_eq!(s.url, "http://prom:9090");
+        assert_eq!(s.auth, Auth::None);
+        assert_eq!(s.timeout, DEFAULT_TIMEOUT);
+        assert_eq!(s.http_method, HttpMethod::Post);
+        let empty = Settings::parse(&RawSettings {
+            url: "http://prom:9090",
+            json_data: b"",
+            secure: &HashMap::new(),
+            basic_auth_enabled: false,
+            basic_auth_user: "",
+        });
+        assert!(empty.is_ok());
+    }
+
+    #[test]
+    fn every_bad_field_is_named() {
+        let e = parse(
+            "ftp://x",
+            json!({"mode": "scrape", "tlsSkipVerify": "yes", "timeout": "soon",
+                   "timeInterval": "often", "httpHeaderName1": "Bad Header", "httpMethod": "PUT"}),
+            &[("tlsCACert", "not pem"), ("basicAuthPassword", "pw")],
+        )
+        .expect_err("invalid");
+        let mut got = fields(&e);
+        got.sort_unstable();
+        assert_eq!(
+            got,
+            [
+                "basicAuthUser",
+                "httpHeaderName1",
+                "httpMethod",
+                "mode",
+                "timeInterval",
+                "timeout",
+                "tlsCACert",
+                "tlsSkipVerify",
+                "url"
+            ]
+        );
+        assert!(e
+            .to_string()
+            .contains("`timeout` must be a number of seconds"));
+    }
+
+    #[test]
+    fn auth_and_headers_are_read_and_secrets_redacted() {
+        let s = parse(
+            "https://prom.example/prometheus",
+            json!({"basicAuthUser": "grafana", "httpHeaderName2": "X-Scope-OrgID",
+                   "httpHeaderName1": "X-Team", "timeout": "12.5", "timeInterval": "5s"}),
+            &[
+                ("basicAuthPassword", "hunter2"),
+                ("httpHeaderValue1", "team-a"),
+                ("httpHeaderValue2", "tenant-7"),
+            ],
+        )
+        .expect("valid");
+        assert_eq!(
+            s.auth,
+            Auth::Basic {
+                user: "grafana".into(),
+                password: Secret::new("hunter2")
+            }
+        );
+        let names: Vec<&str> = s.headers.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["X-Team", "X-Scope-OrgID"]);
+        assert_eq!(s.timeout, Duration::from_millis(12_500));
+        let debug = format!("{s:?}");
+        for secret in ["hunter2", "team-a", "tenant-7"] {
+            assert!(!debug.contains(secret), "{secret} leaked: {debug}");
+        }
+    }
+
+    #[test]
+    fn conflicting_or_incomplete_auth_is_reported() {
+        let e = parse(
+            "http://p:9090",
+            json!({"basicAuthUser": "u"}),
+            &[("basicAuthPassword", "p"), ("bearerToken", "t")],
+        )
+        .expect_err("both");
+        assert_eq!(fields(&e), ["bearerToken"]);
+        let e = parse("http://p:9090", json!({"basicAuthUser": "u"}), &[]).expect_err("no pw");
+        assert_eq!(fields(&e), ["basicAuthPassword"]);
+        let e =
+            parse("http://p:9090", json!({"httpHeaderName1": "X-A"}), &[]).expect_err("no value");
+        assert_eq!(fields(&e), ["httpHeaderValue1"]);
+        let s = parse("http://p:9090", json!({}), &[("bearerToken", "t")]).expect("bearer");
+        assert_eq!(s.auth, Auth::Bearer(Secret::new("t")));
+    }
+
+    #[test]
+    fn credentials_in_the_url_are_refused_without_echoing_them() {
+        let e = parse("http://admin:hunter2@prom:9090", json!({}), &[]).expect_err("refused");
+        assert_eq!(fields(&e), ["url"]);
+        let msg = e.to_string();
+        assert!(
+            !msg.contains("hunter2") && msg.contains("***@prom:9090"),
+            "{msg}"
+        );
+        assert_eq!(
+            without_credentials("http://p:9090/a@b"),
+            "http://p:9090/a@b"
+        );
+    }
+
+    #[test]
+    fn direct_mode_needs_no_url_and_invalid_json_is_named() {
+        let s = parse("", json!({"mode": "direct"}), &[]).expect("direct");
+        assert_eq!(s.mode, Mode::Direct);
+        let e = parse("", json!({}), &[]).expect_err("no url");
+        assert_eq!(fields(&e), ["url"]);
+        let e = Settings::parse(&RawSettings {
+            url: "http://p",
+            json_data: b"{not json",
+            secure: &HashMap::new(),
+            basic_auth_enabled: false,
+            basic_auth_user: "",
+        })
+        .expect_err("bad json");
+        assert_eq!(fields(&e), ["jsonData"]);
+        let e = parse("http://p", json!([1]), &[]).expect_err("not object");
+        assert_eq!(fields(&e), ["jsonData"]);
+    }
+}
