@@ -1,16 +1,26 @@
 # syntax=docker/dockerfile:1
-# Build the vllm-grafana CLI as a static musl binary.
+# Multi-stage build of everything the compose stack runs:
+#   cli      - the vllm-grafana CLI (the simulator is the stack's default target)
+#   grafana  - Grafana with this project's datasource plugin installed
+
+# Static musl binaries: the official Grafana image is Alpine, where a glibc
+# binary would not start.
 FROM rust:1-alpine AS build
 RUN apk add --no-cache musl-dev
 WORKDIR /src
-COPY Cargo.toml Cargo.lock ./
-COPY src ./src
-COPY benches ./benches
-COPY tests ./tests
-COPY docs ./docs
-RUN cargo build --release --locked --bin vllm-grafana
+COPY . .
+RUN cargo build --release --locked --bin vllm-grafana --bin gpx_vllm
 
-# The CLI image: runs the simulator in the demo stack, or `check` on demand.
+# The frontend module (dist/module.js) from the committed lockfile.
+FROM node:20-alpine AS frontend
+WORKDIR /src
+COPY package.json package-lock.json tsconfig.json vite.config.ts ./
+COPY src/frontend ./src/frontend
+COPY tests/packaging ./tests/packaging
+COPY plugin.json ./
+COPY img ./img
+RUN npm ci --no-audit --no-fund && npm run build
+
 FROM alpine:3.20 AS cli
 RUN adduser -D -H vllm
 COPY --from=build /src/target/release/vllm-grafana /usr/local/bin/vllm-grafana
@@ -18,3 +28,16 @@ USER vllm
 EXPOSE 8000
 ENTRYPOINT ["vllm-grafana"]
 CMD ["simulate", "--listen", "0.0.0.0:8000"]
+
+FROM grafana/grafana:11.3.0 AS grafana
+ARG TARGETARCH=amd64
+# Plugins live outside /var/lib/grafana so the data volume never hides an upgrade.
+ENV GF_PATHS_PLUGINS=/var/lib/grafana-plugins
+ENV GF_PLUGINS_ALLOW_LOADING_UNSIGNED_PLUGINS=vllm-grafana-datasource
+USER root
+COPY --from=frontend /src/dist/ /var/lib/grafana-plugins/vllm-grafana-datasource/
+COPY plugin.json README.md CHANGELOG.md /var/lib/grafana-plugins/vllm-grafana-datasource/
+COPY img /var/lib/grafana-plugins/vllm-grafana-datasource/img
+COPY --from=build --chmod=0755 /src/target/release/gpx_vllm /var/lib/grafana-plugins/vllm-grafana-datasource/gpx_vllm_linux_${TARGETARCH}
+RUN chown -R 472:0 /var/lib/grafana-plugins
+USER 472

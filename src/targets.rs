@@ -7,6 +7,12 @@ use std::path::{Path, PathBuf};
 
 /// Prometheus's file_sd target list, relative to the repository root.
 pub const FILE_SD: &str = "prometheus/targets/vllm.json";
+/// Grafana provisioning of the plugin datasources, relative to the repository root.
+pub const PLUGIN_DATASOURCES: &str = "provisioning/datasources/vllm.yml";
+/// The Prometheus server of the compose stack, as Grafana reaches it.
+pub const STACK_PROMETHEUS_URL: &str = "http://prometheus:9090";
+/// Uid of the plugin datasource in Prometheus mode.
+pub const PROMETHEUS_MODE_UID: &str = "vllm-prometheus";
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum TargetError {
@@ -101,13 +107,42 @@ pub fn file_sd_json(endpoints: &[Endpoint], environment: &str) -> String {
     text
 }
 
-/// Write the target list under `root`.
-pub fn write_targets(
-    root: &Path,
-    endpoints: &[Endpoint],
-    environment: &str,
-) -> Result<PathBuf, TargetError> {
-    let path = root.join(FILE_SD);
+/// The plugin's datasources for the stack: direct mode scraping `endpoints`
+/// itself, and Prometheus mode reading the stack's Prometheus.
+pub fn plugin_datasources_yaml(endpoints: &[Endpoint]) -> String {
+    let urls: Vec<String> = endpoints
+        .iter()
+        .map(|e| format!("        - http://{}/metrics\n", e.address()))
+        .collect();
+    format!(
+        "# Written by `vllm-grafana config --targets`; the plugin's datasources for the stack.\n\
+         apiVersion: 1\n\n\
+         datasources:\n\
+         \x20 - name: vLLM (direct)\n\
+         \x20   uid: {direct}\n\
+         \x20   type: {plugin}\n\
+         \x20   access: proxy\n\
+         \x20   jsonData:\n\
+         \x20     mode: direct\n\
+         \x20     scrapeInterval: 10s\n\
+         \x20     targets:\n{targets}\
+         \x20 - name: vLLM (via Prometheus)\n\
+         \x20   uid: {prom}\n\
+         \x20   type: {plugin}\n\
+         \x20   access: proxy\n\
+         \x20   url: {url}\n\
+         \x20   jsonData:\n\
+         \x20     mode: prometheus\n\
+         \x20     timeInterval: 10s\n",
+        direct = crate::alerts::GRAFANA_DATASOURCE_UID,
+        prom = PROMETHEUS_MODE_UID,
+        plugin = crate::dashboard::PLUGIN_ID,
+        url = STACK_PROMETHEUS_URL,
+        targets = urls.concat(),
+    )
+}
+
+fn write(path: PathBuf, text: &str) -> Result<PathBuf, TargetError> {
     let fail = |e: std::io::Error| TargetError::Write {
         path: path.clone(),
         reason: e.to_string(),
@@ -115,8 +150,24 @@ pub fn write_targets(
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(fail)?;
     }
-    std::fs::write(&path, file_sd_json(endpoints, environment)).map_err(fail)?;
+    std::fs::write(&path, text).map_err(fail)?;
     Ok(path)
+}
+
+/// Write the target list under `root`: Prometheus's file_sd list and the
+/// plugin's direct-mode datasource.
+pub fn write_targets(
+    root: &Path,
+    endpoints: &[Endpoint],
+    environment: &str,
+) -> Result<Vec<PathBuf>, TargetError> {
+    Ok(vec![
+        write(root.join(FILE_SD), &file_sd_json(endpoints, environment))?,
+        write(
+            root.join(PLUGIN_DATASOURCES),
+            &plugin_datasources_yaml(endpoints),
+        )?,
+    ])
 }
 
 #[cfg(test)]
@@ -139,6 +190,20 @@ mod tests {
         assert!(e.to_string().starts_with("target 2 (\"b\")"), "{e}");
         assert!(parse_targets("a:70000").is_err());
         assert!(parse_targets(":80").is_err());
+    }
+
+    #[test]
+    fn plugin_datasources_list_the_targets_for_direct_mode() {
+        let t = parse_targets("a:1,b:2").expect("valid");
+        let doc: serde_json::Value =
+            serde_yaml::from_str(&plugin_datasources_yaml(&t)).expect("yaml");
+        let direct = &doc["datasources"][0];
+        assert_eq!(direct["jsonData"]["mode"], "direct");
+        assert_eq!(
+            direct["jsonData"]["targets"],
+            serde_json::json!(["http://a:1/metrics", "http://b:2/metrics"])
+        );
+        assert_eq!(doc["datasources"][1]["url"], STACK_PROMETHEUS_URL);
     }
 
     #[test]

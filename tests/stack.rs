@@ -76,6 +76,29 @@ fn the_demo_target_is_the_simulator_service() {
 }
 
 #[test]
+fn committed_plugin_datasources_match_the_committed_targets() {
+    let targets: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(Path::new(ROOT).join(vllm_grafana::targets::FILE_SD))
+            .expect("targets"),
+    )
+    .expect("json");
+    let list: Vec<&str> = targets[0]["targets"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|t| t.as_str())
+        .collect();
+    let endpoints = vllm_grafana::targets::parse_targets(&list.join(",")).expect("valid");
+    let committed =
+        std::fs::read_to_string(Path::new(ROOT).join(vllm_grafana::targets::PLUGIN_DATASOURCES))
+            .expect("plugin datasources");
+    assert_eq!(
+        committed,
+        vllm_grafana::targets::plugin_datasources_yaml(&endpoints)
+    );
+}
+
+#[test]
 fn provisioning_points_at_the_services_and_dashboards() {
     let ds = yaml("provisioning/datasources/prometheus.yml");
     assert_eq!(ds["datasources"][0]["url"], "http://prometheus:9090");
@@ -147,4 +170,32 @@ fn start_scripts_bring_the_stack_up() {
         assert!(text.contains("compose up -d"), "{f}");
         assert!(text.contains("3010"), "{f}");
     }
+}
+
+#[test]
+fn grafana_image_carries_the_plugin_unsigned_loading_allowed() {
+    let dockerfile =
+        std::fs::read_to_string(Path::new(ROOT).join("Dockerfile")).expect("Dockerfile");
+    for line in dockerfile.lines().filter(|l| l.starts_with("FROM ")) {
+        let image = line.split_whitespace().nth(1).unwrap_or("");
+        let tag = image.rsplit_once(':').map(|(_, t)| t).unwrap_or("");
+        assert!(
+            !tag.is_empty() && tag != "latest",
+            "unpinned base image: {line}"
+        );
+    }
+    let id = vllm_grafana::dashboard::PLUGIN_ID;
+    assert!(dockerfile.contains(&format!("/var/lib/grafana-plugins/{id}/gpx_vllm_linux_")));
+    let c = yaml("docker-compose.yml");
+    let grafana = &c["services"]["grafana"];
+    assert_eq!(grafana["build"]["target"], "grafana");
+    assert_eq!(
+        grafana["environment"]["GF_PLUGINS_ALLOW_LOADING_UNSIGNED_PLUGINS"],
+        id
+    );
+    let plugin: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(Path::new(ROOT).join("plugin.json")).expect("plugin.json"),
+    )
+    .expect("json");
+    assert_eq!(plugin["id"], id);
 }

@@ -71,7 +71,7 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
-    /// Set the vLLM endpoints the stack monitors (writes prometheus/targets/vllm.json).
+    /// Set the vLLM endpoints the stack monitors (Prometheus's target list and the plugin's direct-mode datasource).
     Config {
         /// Comma-separated host:port list, e.g. 10.0.0.5:8000,10.0.0.6:8000.
         #[arg(long, required = true)]
@@ -197,20 +197,11 @@ async fn run(command: Command) -> ExitCode {
                     e.port
                 );
             }
-            match targets::write_targets(&root, &endpoints, &environment) {
-                Ok(path) => {
-                    println!(
-                        "wrote {} ({} target(s)); Prometheus picks it up within 30 s",
-                        path.display(),
-                        endpoints.len()
-                    );
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::FAILURE
-                }
-            }
+            eprintln!(
+                "{} target(s): Prometheus re-reads its list within 30 s, Grafana's datasources on restart",
+                endpoints.len()
+            );
+            report_written(targets::write_targets(&root, &endpoints, &environment))
         }
         Command::Catalog { markdown } => {
             if markdown {
