@@ -66,20 +66,26 @@ fn init_logging() {
         .try_init();
 }
 
-/// Waits for Grafana's Shutdown call, SIGTERM or SIGINT.
-async fn stop_requested(shutdown: Arc<Notify>) {
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
+/// Waits for Grafana's Shutdown call, SIGTERM or SIGINT. The signal streams
+/// are created by the caller before the handshake, so a signal sent right
+/// after it is never met by the default action (dying by the signal).
+async fn stop_requested(
+    shutdown: Arc<Notify>,
+    mut terminate: Option<tokio::signal::unix::Signal>,
+    mut interrupt: Option<tokio::signal::unix::Signal>,
+) {
+    async fn recv(s: &mut Option<tokio::signal::unix::Signal>) {
+        match s {
+            Some(s) => {
                 s.recv().await;
             }
-            Err(_) => std::future::pending::<()>().await,
+            None => std::future::pending::<()>().await,
         }
-    };
+    }
     tokio::select! {
         () = shutdown.notified() => {}
-        () = terminate => tracing::info!("SIGTERM: shutting down"),
-        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: shutting down"),
+        () = recv(&mut terminate) => tracing::info!("SIGTERM: shutting down"),
+        () = recv(&mut interrupt) => tracing::info!("SIGINT: shutting down"),
     }
 }
 
@@ -117,10 +123,13 @@ async fn serve() -> Result<(), ServeError> {
         });
     let server = tokio::spawn(server);
 
+    use tokio::signal::unix::{signal, SignalKind};
+    let terminate = signal(SignalKind::terminate()).ok();
+    let interrupt = signal(SignalKind::interrupt()).ok();
     handshake::announce(addr)?;
     tracing::info!(address = %addr, version = env!("CARGO_PKG_VERSION"), "plugin serving");
 
-    stop_requested(shutdown).await;
+    stop_requested(shutdown, terminate, interrupt).await;
     let _ = drain_tx.send(());
     match tokio::time::timeout(DRAIN, server).await {
         Ok(Ok(Ok(()))) => Ok(()),
