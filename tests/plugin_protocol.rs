@@ -177,24 +177,27 @@ async fn check_health_names_every_invalid_setting() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn direct_mode_says_it_is_not_available_yet() {
+async fn direct_mode_without_targets_says_what_to_set() {
     let plugin = Plugin::start().await.expect("plugin starts");
     let ds = Datasource::prometheus("").json("mode", json!("direct"));
     let resp = plugin.check_health(&ds).await.expect("answered");
     assert_eq!(resp.status, HealthStatus::Error as i32);
-    assert!(
-        resp.message.contains("direct mode is not available yet"),
-        "{}",
-        resp.message
-    );
+    assert!(resp.message.contains("no targets"), "{}", resp.message);
+    // Nothing scraped: queries answer empty, lookups answer empty lists.
     let out = plugin
         .query(&ds, vec![data_query("A", json!({"expr": "up"}), 0, 60_000)])
         .await
         .expect("answered");
-    assert!(frames::error_of(&out, "A").contains("direct mode is not available yet"));
-    assert_eq!(out.responses["A"].status, 501);
+    assert_eq!(
+        out.responses["A"].status,
+        200,
+        "{}",
+        frames::error_of(&out, "A")
+    );
     let (code, body) = plugin.resource(&ds, "labels").await.expect("answered");
-    assert_eq!(code, 501, "{body}");
+    assert_eq!(code, 200, "{body}");
+    let (code, body) = plugin.resource(&ds, "targets").await.expect("answered");
+    assert_eq!((code, body), (200, json!([])));
     plugin.stop().await.expect("clean stop");
 }
 

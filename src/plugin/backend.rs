@@ -1,9 +1,9 @@
 //! The seam between Grafana's requests and where data comes from.
 //!
-//! A datasource instance holds one [`QueryBackend`]: today a Prometheus
-//! server ([`super::prometheus`]); direct scraping of vLLM endpoints will be
-//! another implementation answering the same Prometheus-shaped results, so
-//! framing, legends, resources and health reporting stay shared.
+//! A datasource instance holds one [`QueryBackend`]: a Prometheus server
+//! ([`super::prometheus`]) or the plugin's own scraper of vLLM endpoints
+//! ([`super::direct`]), both answering the same Prometheus-shaped results,
+//! so framing, legends and resources stay shared.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -97,8 +97,9 @@ pub struct HealthReport {
 /// Why a backend call failed. Messages say what to check.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum BackendError {
-    #[error("direct mode is not available yet: set `mode` to \"prometheus\" and point the datasource URL at a Prometheus server that scrapes vLLM")]
-    DirectModeUnavailable,
+    /// A direct-mode query the embedded evaluator refused or failed.
+    #[error("{message}")]
+    Eval { status: u16, message: String },
     #[error("cannot reach Prometheus at {url}: {detail}. Check the datasource URL and that Prometheus is reachable from the Grafana server")]
     Connect { url: String, detail: String },
     #[error("Prometheus at {url} did not answer within {secs} s (the datasource `timeout`): the server may be overloaded or the query too expensive")]
@@ -134,7 +135,7 @@ impl BackendError {
     /// HTTP-style status for the query's `DataResponse`.
     pub fn status(&self) -> u16 {
         match self {
-            BackendError::DirectModeUnavailable => 501,
+            BackendError::Eval { status, .. } => *status,
             BackendError::Timeout { .. } => 504,
             BackendError::Unauthorized { status, .. } => *status,
             BackendError::Prometheus { status, .. } if *status >= 400 => *status,
@@ -164,4 +165,9 @@ pub trait QueryBackend: Send + Sync + 'static {
     /// Metric names (values of `__name__`).
     async fn metric_names(&self, filter: &SeriesFilter) -> Result<Vec<String>, BackendError>;
     async fn health(&self) -> HealthReport;
+    /// Scrape targets and their state, for backends that scrape (the
+    /// `targets` resource); `None` otherwise.
+    fn targets(&self) -> Option<serde_json::Value> {
+        None
+    }
 }

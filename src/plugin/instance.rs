@@ -27,7 +27,7 @@ impl Instance {
         let state = Settings::parse(&RawSettings::from(raw)).and_then(|settings| {
             let backend: Arc<dyn QueryBackend> = match settings.mode {
                 Mode::Prometheus => Arc::new(PrometheusBackend::new(&settings)?),
-                Mode::Direct => Arc::new(DirectBackend),
+                Mode::Direct => Arc::new(DirectBackend::new(&settings)?),
             };
             Ok(Ready { settings, backend })
         });

@@ -5,7 +5,7 @@
 //! `pluginv2` gRPC services) → `instance` (per-datasource cache of
 //! `settings` and a [`QueryBackend`]) → `query` (Grafana's Prometheus query
 //! model, validated per query) → `interval` (step, `$__` variables) →
-//! backend (`prometheus` today; direct scraping later) → `frames` →
+//! backend (`prometheus`, or `direct` with `scraper`, `store` and `eval`) → `frames` →
 //! `arrow` (IPC bytes in the `DataResponse`). `health` and `resources`
 //! answer CheckHealth and CallResource.
 
@@ -22,6 +22,7 @@ mod legend;
 mod prometheus;
 mod query;
 mod resources;
+mod scraper;
 mod service;
 mod settings;
 
@@ -30,7 +31,9 @@ pub use backend::{
     RangeRequest, ResultData, Series, SeriesFilter,
 };
 pub use resources::suggested_query;
-pub use settings::{Auth, FieldError, HttpMethod, Mode, Secret, Settings, SettingsError};
+pub use settings::{
+    Auth, DirectSettings, FieldError, HttpMethod, Mode, Secret, Settings, SettingsError,
+};
 
 use controller::ControllerServer;
 use grafana_plugin_sdk::pluginv2::{

@@ -3,6 +3,7 @@
 //! * `GET labels?match[]=` — label names,
 //! * `GET label-values?label=<name>&match[]=` — values of one label,
 //! * `GET metric-names?match[]=` — metric names,
+//! * `GET targets` — direct mode's scrape targets and their last scrape,
 //! * `GET catalog` — every metric vLLM has exposed, with unit, meaning and a
 //!   suggested query built by [`crate::promql`] (no backend call).
 //!
@@ -37,7 +38,7 @@ impl ResourceResponse {
 }
 
 /// The routes, for error messages.
-const ROUTES: &str = "labels, label-values, metric-names, catalog";
+const ROUTES: &str = "labels, label-values, metric-names, targets, catalog";
 
 /// Query parameters of a resource URL (`path?a=1&match[]=x`).
 fn query_pairs(url: &str) -> Vec<(String, String)> {
@@ -90,7 +91,7 @@ pub async fn handle(
     let route = path.trim_matches('/');
     if !matches!(
         route,
-        "labels" | "label-values" | "metric-names" | "catalog"
+        "labels" | "label-values" | "metric-names" | "targets" | "catalog"
     ) {
         return ResourceResponse::error(
             404,
@@ -110,6 +111,15 @@ pub async fn handle(
         Ok(ready) => ready,
         Err(why) => return ResourceResponse::error(400, why),
     };
+    if route == "targets" {
+        return match ready.backend.targets() {
+            Some(targets) => ResourceResponse::json(200, &targets),
+            None => ResourceResponse::error(
+                404,
+                "targets lists direct mode's scrape targets: this datasource queries Prometheus (see its /targets page)",
+            ),
+        };
+    }
     let pairs = query_pairs(url);
     let filter = filter(&pairs);
     let backend = &ready.backend;

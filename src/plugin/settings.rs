@@ -17,7 +17,7 @@ use std::time::Duration;
 pub enum Mode {
     /// Query a Prometheus server that scrapes vLLM.
     Prometheus,
-    /// Scrape vLLM endpoints directly (not available yet).
+    /// Scrape vLLM endpoints directly ([`DirectSettings`]).
     Direct,
 }
 
@@ -84,6 +84,43 @@ pub struct Settings {
     /// empty when unset. Drives the minimum step and `$__rate_interval`.
     pub time_interval: String,
     pub http_method: HttpMethod,
+    /// Direct mode's scraping settings (defaults in Prometheus mode).
+    pub direct: DirectSettings,
+}
+
+/// What direct mode scrapes, how often, and within which limits.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DirectSettings {
+    /// Metrics URLs, normalised (a URL without a path gets `/metrics`).
+    pub targets: Vec<String>,
+    pub scrape_interval: Duration,
+    /// Largest accepted scrape body.
+    pub max_body_bytes: usize,
+    /// Most samples accepted from one scrape of one target.
+    pub series_limit: usize,
+    /// How long scraped history is kept.
+    pub retention: Duration,
+}
+
+/// Default `scrapeInterval`.
+pub const DEFAULT_SCRAPE_INTERVAL: &str = "10s";
+/// Default `maxBodyBytes`.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 16 << 20;
+/// Default `seriesLimit`.
+pub const DEFAULT_SERIES_LIMIT: usize = 50_000;
+/// Default `retention`.
+pub const DEFAULT_RETENTION: Duration = Duration::from_secs(6 * 3600);
+
+impl Default for DirectSettings {
+    fn default() -> Self {
+        DirectSettings {
+            targets: Vec::new(),
+            scrape_interval: Duration::from_secs(10),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            series_limit: DEFAULT_SERIES_LIMIT,
+            retention: DEFAULT_RETENTION,
+        }
+    }
 }
 
 /// Default per-request timeout.
@@ -226,12 +263,22 @@ impl Settings {
         }
         let tls_skip_verify = r.boolean("tlsSkipVerify");
         let timeout = read_timeout(&mut r);
-        let time_interval = r.string("timeInterval");
+        let mut time_interval = r.string("timeInterval");
         if !time_interval.is_empty() {
             if let Err(e) = interval::parse_interval(&time_interval) {
                 r.fail("timeInterval", format!("{e}: use a duration such as 15s"));
             }
         }
+        let direct = if mode == Mode::Direct {
+            let (direct, scrape_interval) = read_direct(&mut r);
+            // `$__rate_interval` follows the plugin's own scrape interval.
+            if time_interval.is_empty() {
+                time_interval = scrape_interval;
+            }
+            direct
+        } else {
+            DirectSettings::default()
+        };
         let http_method = match r.string("httpMethod").to_ascii_uppercase().as_str() {
             "" | "POST" => HttpMethod::Post,
             "GET" => HttpMethod::Get,
@@ -256,6 +303,7 @@ impl Settings {
             timeout,
             time_interval,
             http_method,
+            direct,
         })
     }
 }
@@ -394,6 +442,97 @@ fn read_headers(r: &mut Reader<'_>) -> Vec<(String, Secret)> {
         }
     }
     out
+}
+
+/// Direct mode's fields, and `scrapeInterval` as written (or the default).
+fn read_direct(r: &mut Reader<'_>) -> (DirectSettings, String) {
+    let mut out = DirectSettings::default();
+    match r.json.get("targets") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(items)) => {
+            for (i, item) in items.iter().enumerate() {
+                let field = format!("targets[{i}]");
+                match item {
+                    Value::String(s) => match target_url(s.trim()) {
+                        Ok(url) => out.targets.push(url),
+                        Err(reason) => r.fail(&field, reason),
+                    },
+                    other => r.fail(&field, format!("must be a URL string, got {other}")),
+                }
+            }
+        }
+        Some(other) => r.fail(
+            "targets",
+            format!("must be a list of metrics URLs such as [\"http://10.0.0.5:8000/metrics\"], got {other}"),
+        ),
+    }
+    let mut interval_text = r.string("scrapeInterval");
+    if interval_text.is_empty() {
+        interval_text = DEFAULT_SCRAPE_INTERVAL.to_string();
+    }
+    match interval::parse_interval(&interval_text) {
+        Ok(d) if d >= Duration::from_secs(1) => out.scrape_interval = d,
+        Ok(_) => r.fail(
+            "scrapeInterval",
+            format!("{interval_text:?} is shorter than 1s"),
+        ),
+        Err(e) => r.fail("scrapeInterval", format!("{e}: use a duration such as 10s")),
+    }
+    if let Some(n) = positive_integer(r, "maxBodyBytes") {
+        out.max_body_bytes = n;
+    }
+    if let Some(n) = positive_integer(r, "seriesLimit") {
+        out.series_limit = n;
+    }
+    let retention = r.string("retention");
+    if !retention.is_empty() {
+        match interval::parse_interval(&retention) {
+            Ok(d) if d >= Duration::from_secs(60) => out.retention = d,
+            Ok(_) => r.fail("retention", format!("{retention:?} is shorter than 1m")),
+            Err(e) => r.fail("retention", format!("{e}: use a duration such as 6h")),
+        }
+    }
+    (out, interval_text)
+}
+
+/// A scrape target as given in `targets`, normalised; or why it is invalid.
+fn target_url(text: &str) -> Result<String, String> {
+    let shown = without_credentials(text);
+    let mut u = reqwest::Url::parse(text).map_err(|e| {
+        format!("{shown:?} is not a valid URL ({e}); expected e.g. http://10.0.0.5:8000/metrics")
+    })?;
+    if !matches!(u.scheme(), "http" | "https") || u.host_str().is_none() {
+        return Err(format!("{shown:?} is not an http:// or https:// URL"));
+    }
+    if !u.username().is_empty() || u.password().is_some() {
+        return Err(format!("{shown:?} must not contain a user or password"));
+    }
+    if u.fragment().is_some() {
+        return Err(format!("{shown:?} must not have a fragment"));
+    }
+    if u.path() == "/" || u.path().is_empty() {
+        u.set_path("/metrics");
+    }
+    Ok(u.to_string())
+}
+
+/// An optional positive integer field (a number or a numeric string).
+fn positive_integer(r: &mut Reader<'_>, field: &str) -> Option<usize> {
+    let n = match r.json.get(field) {
+        None | Some(Value::Null) => return None,
+        Some(Value::String(s)) if s.trim().is_empty() => return None,
+        Some(Value::Number(n)) => n.as_u64(),
+        Some(Value::String(s)) => s.trim().parse::<u64>().ok(),
+        Some(_) => None,
+    };
+    match n {
+        Some(n) if n > 0 => usize::try_from(n).ok(),
+        _ => {
+            let got = r.json.get(field).map(Value::to_string).unwrap_or_default();
+            r.fail(field, format!("must be a positive whole number, got {got}"));
+            None
+        }
+    }
 }
 
 fn read_timeout(r: &mut Reader<'_>) -> Duration {
@@ -553,6 +692,40 @@ mod tests {
         assert_eq!(
             without_credentials("http://p:9090/a@b"),
             "http://p:9090/a@b"
+        );
+    }
+
+    #[test]
+    fn direct_mode_reads_and_validates_targets() {
+        let s = parse(
+            "",
+            json!({"mode": "direct", "targets": ["http://10.0.0.5:8000", "https://h/custom"],
+                   "scrapeInterval": "5s", "seriesLimit": "100", "retention": "1h"}),
+            &[],
+        )
+        .expect("valid");
+        assert_eq!(
+            s.direct.targets,
+            ["http://10.0.0.5:8000/metrics", "https://h/custom"]
+        );
+        assert_eq!(s.direct.scrape_interval, Duration::from_secs(5));
+        assert_eq!(s.direct.series_limit, 100);
+        assert_eq!(s.direct.max_body_bytes, DEFAULT_MAX_BODY_BYTES);
+        assert_eq!(s.direct.retention, Duration::from_secs(3600));
+        assert_eq!(s.time_interval, "5s");
+        let defaults = parse("", json!({"mode": "direct"}), &[]).expect("valid");
+        assert_eq!(defaults.direct.scrape_interval, Duration::from_secs(10));
+        assert_eq!(defaults.time_interval, "10s");
+        let e = parse(
+            "",
+            json!({"mode": "direct", "targets": ["http://ok:1", "ftp://x", 3],
+                   "scrapeInterval": "100ms", "maxBodyBytes": 0}),
+            &[],
+        )
+        .expect_err("invalid");
+        assert_eq!(
+            fields(&e),
+            ["targets[1]", "targets[2]", "scrapeInterval", "maxBodyBytes"]
         );
     }
 
