@@ -820,12 +820,12 @@ fn slo_panels_select_the_variable_bucket() {
         }
     }
     let expect: BTreeSet<(String, String)> = [
-        ("vllm:time_to_first_token_seconds_bucket", "TTFT"),
-        ("vllm:inter_token_latency_seconds_bucket", "ITL"),
-        ("vllm:time_per_output_token_seconds_bucket", "ITL"),
+        (catalog::names::TIME_TO_FIRST_TOKEN, "TTFT"),
+        (catalog::names::INTER_TOKEN_LATENCY, "ITL"),
+        (catalog::names::TIME_PER_OUTPUT_TOKEN, "ITL"),
     ]
     .iter()
-    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .map(|(a, b)| (format!("{a}_bucket"), b.to_string()))
     .collect();
     assert_eq!(seen, expect);
 }

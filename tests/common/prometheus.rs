@@ -37,30 +37,8 @@ impl Prometheus {
                 targets.join(", ")
             ));
         }
-        let config_path = dir.path().join("prometheus.yml");
-        std::fs::write(&config_path, config).expect("write config");
-        let addr = free_port();
-        let child = Command::new("prometheus")
-            .arg(format!("--config.file={}", config_path.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.path().join("data").display()
-            ))
-            .arg(format!("--web.listen-address={addr}"))
-            .arg("--log.level=warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect(
-                "prometheus must be installed (Debian package `prometheus`; .ci/run installs it)",
-            );
-        let prom = Prometheus {
-            child,
-            addr,
-            _dir: dir,
-        };
-        prom.wait_ready(Duration::from_secs(30));
-        prom
+        let data = dir.path().join("data");
+        Prometheus::spawn(dir, &config, &data, &[])
     }
 
     /// Start Prometheus without scrape jobs on an existing TSDB directory,
@@ -68,13 +46,28 @@ impl Prometheus {
     #[allow(dead_code)]
     pub fn start_on_data(data: &std::path::Path) -> Prometheus {
         let dir = tempfile::tempdir().expect("tempdir");
+        Prometheus::spawn(
+            dir,
+            "global:\n  scrape_interval: 15s\n",
+            data,
+            &["--storage.tsdb.retention.time=100y"],
+        )
+    }
+
+    /// Write `config` into `dir`, run Prometheus on `data`, wait until ready.
+    fn spawn(
+        dir: tempfile::TempDir,
+        config: &str,
+        data: &std::path::Path,
+        extra: &[&str],
+    ) -> Prometheus {
         let config_path = dir.path().join("prometheus.yml");
-        std::fs::write(&config_path, "global:\n  scrape_interval: 15s\n").expect("write config");
+        std::fs::write(&config_path, config).expect("write config");
         let addr = free_port();
         let child = Command::new("prometheus")
             .arg(format!("--config.file={}", config_path.display()))
             .arg(format!("--storage.tsdb.path={}", data.display()))
-            .arg("--storage.tsdb.retention.time=100y")
+            .args(extra)
             .arg(format!("--web.listen-address={addr}"))
             .arg("--log.level=warn")
             .stdout(Stdio::null())
