@@ -579,101 +579,59 @@ fn own_series<'a>(ctx: &'a Ctx, def: &MetricDef, created: f64) -> Vec<Series<'a>
             // The value is the time of the last update, not a count.
             one(labels, Value::Num(sim.start_unix + sim.elapsed))
         }
-        names::HTTP_REQUESTS => {
-            let mut hits = Vec::new();
-            for (h, handler) in Handler::ALL.into_iter().enumerate() {
-                for (s, status) in Status::ALL.into_iter().enumerate() {
-                    if let Some(t) = http.requests_since[h][s] {
-                        let labels = own_labels(def, |l| match l {
-                            "handler" => Cow::Borrowed(handler.path()),
-                            "method" => Cow::Borrowed(handler.method()),
-                            "status" => Cow::Borrowed(status.class()),
-                            _ => Cow::Borrowed(""),
-                        });
-                        hits.push((
-                            t,
-                            Series::new(labels, Value::Num(http.requests[h][s]), since(t)),
-                        ));
-                    }
-                }
-            }
-            in_creation_order(hits)
-        }
+        names::HTTP_REQUESTS => per_handler_status(http, |h, handler, st, status, t| {
+            let labels = own_labels(def, |l| match l {
+                "handler" => Cow::Borrowed(handler.path()),
+                "method" => Cow::Borrowed(handler.method()),
+                "status" => Cow::Borrowed(status.class()),
+                _ => Cow::Borrowed(""),
+            });
+            Series::new(labels, Value::Num(http.requests[h][st]), since(t))
+        }),
         names::HTTP_REQUEST_SIZE_BYTES | names::HTTP_RESPONSE_SIZE_BYTES => {
             let sizes = if def.name == names::HTTP_REQUEST_SIZE_BYTES {
                 &http.request_size
             } else {
                 &http.response_size
             };
-            let hits = Handler::ALL
-                .into_iter()
-                .enumerate()
-                .filter_map(|(h, handler)| {
-                    let t = http.handler_since[h]?;
-                    let labels = own_labels(def, |_| Cow::Borrowed(handler.path()));
-                    Some((t, Series::new(labels, Value::Summary(sizes[h]), since(t))))
-                })
-                .collect();
-            in_creation_order(hits)
+            per_handler(http, |h, handler, t| {
+                let labels = own_labels(def, |_| Cow::Borrowed(handler.path()));
+                Series::new(labels, Value::Summary(sizes[h]), since(t))
+            })
         }
         names::HTTP_REQUEST_DURATION_HIGHR => one(
             Vec::new(),
             Value::Hist(Cow::Owned(http.duration_all.clone())),
         ),
-        names::HTTP_REQUEST_DURATION => {
-            let hits = Handler::ALL
-                .into_iter()
-                .enumerate()
-                .filter_map(|(h, handler)| {
-                    let t = http.handler_since[h]?;
-                    let labels = own_labels(def, |l| match l {
-                        "handler" => Cow::Borrowed(handler.path()),
-                        "method" => Cow::Borrowed(handler.method()),
-                        _ => Cow::Borrowed(""),
-                    });
-                    let hist = Value::Hist(Cow::Owned(http.duration[h].clone()));
-                    Some((t, Series::new(labels, hist, since(t))))
-                })
-                .collect();
-            in_creation_order(hits)
-        }
+        names::HTTP_REQUEST_DURATION => per_handler(http, |h, handler, t| {
+            let labels = own_labels(def, |l| match l {
+                "handler" => Cow::Borrowed(handler.path()),
+                "method" => Cow::Borrowed(handler.method()),
+                _ => Cow::Borrowed(""),
+            });
+            let hist = Value::Hist(Cow::Owned(http.duration[h].clone()));
+            Series::new(labels, hist, since(t))
+        }),
         names::AIO_REQUESTS_TOTAL | names::AIO_RESPONSES_TOTAL => {
-            let hits = Handler::ALL
-                .into_iter()
-                .enumerate()
-                .filter_map(|(h, handler)| {
-                    let t = http.handler_since[h]?;
-                    let labels = own_labels(def, |l| match l {
-                        "method" => Cow::Borrowed(handler.method()),
-                        "path" => Cow::Borrowed(handler.path()),
-                        _ => Cow::Borrowed(""),
-                    });
-                    let total: f64 = http.requests[h].iter().sum();
-                    Some((t, Series::new(labels, Value::Num(total), since(t))))
-                })
-                .collect();
-            in_creation_order(hits)
+            per_handler(http, |h, handler, t| {
+                let labels = own_labels(def, |l| match l {
+                    "method" => Cow::Borrowed(handler.method()),
+                    "path" => Cow::Borrowed(handler.path()),
+                    _ => Cow::Borrowed(""),
+                });
+                let total: f64 = http.requests[h].iter().sum();
+                Series::new(labels, Value::Num(total), since(t))
+            })
         }
-        names::AIO_STATUS_CODES => {
-            let mut hits = Vec::new();
-            for (h, handler) in Handler::ALL.into_iter().enumerate() {
-                for (s, status) in Status::ALL.into_iter().enumerate() {
-                    if let Some(t) = http.requests_since[h][s] {
-                        let labels = own_labels(def, |l| match l {
-                            "method" => Cow::Borrowed(handler.method()),
-                            "path" => Cow::Borrowed(handler.path()),
-                            "status_code" => Cow::Borrowed(status.code()),
-                            _ => Cow::Borrowed(""),
-                        });
-                        hits.push((
-                            t,
-                            Series::new(labels, Value::Num(http.requests[h][s]), since(t)),
-                        ));
-                    }
-                }
-            }
-            in_creation_order(hits)
-        }
+        names::AIO_STATUS_CODES => per_handler_status(http, |h, handler, st, status, t| {
+            let labels = own_labels(def, |l| match l {
+                "method" => Cow::Borrowed(handler.method()),
+                "path" => Cow::Borrowed(handler.path()),
+                "status_code" => Cow::Borrowed(status.code()),
+                _ => Cow::Borrowed(""),
+            });
+            Series::new(labels, Value::Num(http.requests[h][st]), since(t))
+        }),
         names::AIO_EXCEPTIONS_TOTAL => {
             let errors: f64 = http
                 .requests
@@ -707,6 +665,39 @@ fn own_series<'a>(ctx: &'a Ctx, def: &MetricDef, created: f64) -> Vec<Series<'a>
                 .collect(),
         },
     }
+}
+
+/// One series per HTTP handler hit so far (`make` gets the handler's index,
+/// the handler and when it was first hit), in first-hit order.
+fn per_handler<'a>(
+    http: &HttpStats,
+    mut make: impl FnMut(usize, Handler, f64) -> Series<'a>,
+) -> Vec<Series<'a>> {
+    let hits = Handler::ALL
+        .into_iter()
+        .enumerate()
+        .filter_map(|(h, handler)| {
+            let t = http.handler_since[h]?;
+            Some((t, make(h, handler, t)))
+        })
+        .collect();
+    in_creation_order(hits)
+}
+
+/// One series per (handler, status class) hit so far, in first-hit order.
+fn per_handler_status<'a>(
+    http: &HttpStats,
+    mut make: impl FnMut(usize, Handler, usize, Status, f64) -> Series<'a>,
+) -> Vec<Series<'a>> {
+    let mut hits = Vec::new();
+    for (h, handler) in Handler::ALL.into_iter().enumerate() {
+        for (st, status) in Status::ALL.into_iter().enumerate() {
+            if let Some(t) = http.requests_since[h][st] {
+                hits.push((t, make(h, handler, st, status, t)));
+            }
+        }
+    }
+    in_creation_order(hits)
 }
 
 /// Lazily created children appear in the order they were first hit.
