@@ -6,19 +6,28 @@
 //! Both sides load one deterministic timeline of simulator scrapes: vLLM
 //! 0.33 (speculative decoding, LoRA), 0.11 and 0.7 (V0 engine), a target
 //! that is down for eight minutes (only `up` = 0 is recorded) and one whose
-//! server restarts (counters reset). Prometheus gets it through
-//! `promtool tsdb create-blocks-from openmetrics`, which cannot express
-//! staleness markers (OpenMetrics has one NaN), so here series end by the
-//! 5-minute lookback on both sides; staleness markers are tested against
-//! Prometheus's documented behaviour in `src/eval/tests.rs`.
+//! server restarts (counters reset).
+//!
+//! Two loads of that timeline, two tests:
+//! * without staleness: Prometheus gets the timeline through `promtool tsdb
+//!   create-blocks-from openmetrics` and the store through `Store::backfill`;
+//!   series end by the 5-minute lookback on both sides.
+//! * with staleness: the store ingests every scrape as the scraper does
+//!   (`ingest`, `mark_down`, `record_scrape`), writing its own staleness
+//!   markers; Prometheus receives the same samples over remote write, with
+//!   the staleness markers its scrape loop would have written (a series
+//!   missing from a scrape, every series of a failed scrape). One model of
+//!   one target also vanishes from its scrapes for six minutes.
 
 #[allow(dead_code)] // Only part of the shared helper is used here.
 mod common {
     pub mod prometheus;
+    pub mod remote_write;
 }
 
 use common::prometheus::Prometheus;
-use std::collections::BTreeMap;
+use common::remote_write::{self, SeriesLabels};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 use vllm_grafana::alerts::{self, AlertConfig};
@@ -28,7 +37,9 @@ use vllm_grafana::eval::{self, EvalError};
 use vllm_grafana::exposition::{Entry, Parser};
 use vllm_grafana::promql::inspect::interpolate;
 use vllm_grafana::simulator::{SimConfig, Simulator};
-use vllm_grafana::store::{is_created_series, Store, StoreConfig, TargetKey};
+use vllm_grafana::store::{
+    is_created_series, is_stale, stale_nan, ScrapeReport, Store, StoreConfig, TargetKey,
+};
 
 const BASE_MS: i64 = 1_700_000_000_000;
 const SCRAPE_MS: i64 = 15_000;
@@ -523,37 +534,281 @@ fn direct_mode_answers_like_prometheus() {
         ),
     ];
     let queries = corpus();
-    let (mut compared, mut points, mut errors_agreed) = (0, 0, 0);
-    let mut failures = Vec::new();
-    for (name, expr) in &queries {
-        for &(start, end, step) in &grids {
+    let outcome = run_corpus(&prom, &store, &queries, &grids);
+    outcome.assert_all_equal(queries.len() * grids.len(), 100_000);
+}
+
+/// What running a corpus through both sides gave.
+struct Outcome {
+    compared: usize,
+    points: usize,
+    errors_agreed: usize,
+    failures: Vec<String>,
+}
+
+impl Outcome {
+    fn assert_all_equal(&self, runs: usize, min_points: usize) {
+        println!(
+            "compared {} of {runs} query runs, {} points; {} runs failed on both sides",
+            self.compared, self.points, self.errors_agreed
+        );
+        assert!(
+            self.failures.is_empty(),
+            "{} of {runs} runs differ:\n{}",
+            self.failures.len(),
+            self.failures.join("\n")
+        );
+        assert!(
+            self.points > min_points,
+            "the corpus must compare real data ({} points)",
+            self.points
+        );
+    }
+}
+
+fn run_corpus(
+    prom: &Prometheus,
+    store: &Store,
+    queries: &[(String, String)],
+    grids: &[(i64, i64, i64)],
+) -> Outcome {
+    let mut out = Outcome {
+        compared: 0,
+        points: 0,
+        errors_agreed: 0,
+        failures: Vec::new(),
+    };
+    for (name, expr) in queries {
+        for &(start, end, step) in grids {
             let p = prom.query_range(expr, start, end, step);
-            let o = eval::range(&store, expr, start, end, step);
+            let o = eval::range(store, expr, start, end, step);
             let both_failed = p.is_err() && o.is_err();
             match compare(p, o) {
                 Ok(n) => {
-                    compared += 1;
-                    points += n;
-                    errors_agreed += both_failed as usize;
+                    out.compared += 1;
+                    out.points += n;
+                    out.errors_agreed += both_failed as usize;
                 }
-                Err(e) => failures.push(format!("{name} (step {step} ms): {expr}\n  {e}")),
+                Err(e) => out
+                    .failures
+                    .push(format!("{name} (step {step} ms): {expr}\n  {e}")),
             }
         }
     }
+    out
+}
+
+/// `scrape_duration_seconds` of every scrape in the staleness test.
+const SCRAPE_SECONDS: f64 = 0.05;
+/// Minutes `[from, to)` during which gpu-b's second model is not in its scrapes.
+const VANISHED: (i64, i64) = (18, 24);
+const VANISHING_INSTANCE: &str = "gpu-b:8000";
+
+/// One scrape as the scraper sees it: whether it worked and what it read.
+struct ScrapeResult {
+    target: TargetKey,
+    ts: i64,
+    up: bool,
+    samples: Vec<Raw>,
+}
+
+/// [`timeline`] as scrape results, with one model of gpu-b gone for a while.
+fn scrape_results() -> Vec<ScrapeResult> {
+    let spec = specs()
+        .into_iter()
+        .find(|s| s.instance == VANISHING_INSTANCE)
+        .expect("gpu-b is in the timeline");
+    let models = Simulator::new(&spec.cfg).expect("valid").model_names();
+    let vanishing = models.get(1).expect("gpu-b serves two models").clone();
+    timeline()
+        .into_iter()
+        .map(|s| {
+            let up = s
+                .samples
+                .iter()
+                .any(|(n, _, v)| n == names::UP && *v == 1.0);
+            let minute = (s.ts - BASE_MS) / 60_000;
+            let gone = s.target.instance == VANISHING_INSTANCE
+                && (VANISHED.0..VANISHED.1).contains(&minute);
+            let samples = s
+                .samples
+                .into_iter()
+                .filter(|(n, labels, _)| {
+                    n != names::UP
+                        && n != names::SCRAPE_SAMPLES_SCRAPED
+                        && !(gone
+                            && labels
+                                .iter()
+                                .any(|(k, v)| k == "model_name" && *v == vanishing))
+                })
+                .collect();
+            ScrapeResult {
+                target: s.target,
+                ts: s.ts,
+                up,
+                samples,
+            }
+        })
+        .collect()
+}
+
+/// The store as the scraper fills it: its own staleness markers.
+fn scraped_store(scrapes: &[ScrapeResult]) -> Store {
+    let store = Store::new(StoreConfig::default());
+    for s in scrapes {
+        if s.up {
+            store
+                .ingest(
+                    &s.target,
+                    s.ts,
+                    s.samples.iter().map(|(n, l, v)| {
+                        (
+                            n.as_str(),
+                            l.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+                            *v,
+                        )
+                    }),
+                )
+                .expect("in order");
+        } else {
+            store.mark_down(&s.target, s.ts).expect("in order");
+        }
+        let report = ScrapeReport {
+            up: s.up,
+            duration_seconds: SCRAPE_SECONDS,
+            samples_scraped: s.samples.len(),
+        };
+        store
+            .record_scrape(&s.target, s.ts, &report)
+            .expect("in order");
+    }
+    store
+}
+
+fn series_labels(name: &str, target: &TargetKey, labels: &[(String, String)]) -> SeriesLabels {
+    let mut l: SeriesLabels = labels.to_vec();
+    l.push(("__name__".into(), name.into()));
+    l.push(("job".into(), target.job.clone()));
+    l.push(("instance".into(), target.instance.clone()));
+    l.sort();
+    l
+}
+
+/// What Prometheus's scrape loop would append for `scrapes`, including its
+/// staleness markers, in remote-write requests of `per_request` scrapes.
+fn remote_write_requests(
+    scrapes: &[ScrapeResult],
+    per_request: usize,
+) -> Vec<BTreeMap<SeriesLabels, Vec<(i64, f64)>>> {
+    let mut previous: BTreeMap<String, BTreeSet<SeriesLabels>> = BTreeMap::new();
+    let mut requests = Vec::new();
+    for chunk in scrapes.chunks(per_request) {
+        let mut request: BTreeMap<SeriesLabels, Vec<(i64, f64)>> = BTreeMap::new();
+        for s in chunk {
+            let mut seen = BTreeSet::new();
+            if s.up {
+                for (name, labels, v) in &s.samples {
+                    let l = series_labels(name, &s.target, labels);
+                    request.entry(l.clone()).or_default().push((s.ts, *v));
+                    seen.insert(l);
+                }
+            }
+            let before = previous.entry(s.target.instance.clone()).or_default();
+            for gone in before.difference(&seen) {
+                request
+                    .entry(gone.clone())
+                    .or_default()
+                    .push((s.ts, stale_nan()));
+            }
+            *before = seen;
+            for (name, v) in [
+                (names::UP, if s.up { 1.0 } else { 0.0 }),
+                (names::SCRAPE_DURATION_SECONDS, SCRAPE_SECONDS),
+                (names::SCRAPE_SAMPLES_SCRAPED, s.samples.len() as f64),
+            ] {
+                let l = series_labels(name, &s.target, &[]);
+                request.entry(l).or_default().push((s.ts, v));
+            }
+        }
+        requests.push(request);
+    }
+    requests
+}
+
+/// Queries whose answers depend on where series end.
+fn staleness_cases() -> Vec<String> {
+    let run = names::NUM_REQUESTS_RUNNING;
+    let gen = names::GENERATION_TOKENS;
+    let kv = names::KV_CACHE_USAGE_PERC;
+    let dur = names::SCRAPE_DURATION_SECONDS;
+    vec![
+        format!("{run}"),
+        format!("{run}{{instance=\"{VANISHING_INSTANCE}\"}}"),
+        format!("count by (instance, model_name) ({run})"),
+        format!("count by (instance) ({{__name__=~\"vllm:.*\"}})"),
+        format!("last_over_time({run}[2m])"),
+        format!("count_over_time({kv}[3m])"),
+        format!("max_over_time({kv}[1m])"),
+        format!("rate({gen}[1m])"),
+        format!("increase({gen}[3m])"),
+        format!("irate({gen}[1m])"),
+        format!("absent({run}{{instance=\"gpu-c:8000\"}})"),
+        format!("{run} offset 3m"),
+        format!("{run} and on(instance) {dur}"),
+        format!("sum by (instance) ({dur})"),
+    ]
+}
+
+#[test]
+fn staleness_answers_like_prometheus() {
+    let scrapes = scrape_results();
+    let prom = Prometheus::start_receiver();
+    let requests = remote_write_requests(&scrapes, 40);
+    let markers: usize = requests
+        .iter()
+        .flat_map(|r| r.values())
+        .flatten()
+        .filter(|(_, v)| is_stale(*v))
+        .count();
+    for (i, request) in requests.iter().enumerate() {
+        prom.remote_write(&remote_write::encode(request))
+            .unwrap_or_else(|e| panic!("remote-write request {i} refused: {e}"));
+    }
+    let store = scraped_store(&scrapes);
     println!(
-        "compared {compared} query runs ({} queries x {} grids), {points} points; {errors_agreed} runs failed on both sides",
-        queries.len(),
-        grids.len()
+        "{} scrapes, {} remote-write requests, {markers} staleness markers",
+        scrapes.len(),
+        requests.len()
     );
     assert!(
-        failures.is_empty(),
-        "{} of {} runs differ:\n{}",
-        failures.len(),
-        queries.len() * grids.len(),
-        failures.join("\n")
+        markers > 1_000,
+        "the timeline must go stale ({markers} markers)"
     );
-    assert!(
-        points > 100_000,
-        "the corpus must compare real data ({points} points)"
-    );
+
+    // Staleness must show: a minute into gpu-c's outage its series are gone
+    // (the 5-minute lookback alone would still show them).
+    let during_outage = BASE_MS + 15 * 60_000;
+    let gpu_c = format!("{}{{instance=\"gpu-c:8000\"}}", names::NUM_REQUESTS_RUNNING);
+    let answer = prom
+        .query_range(&gpu_c, during_outage, during_outage, 15_000)
+        .expect("Prometheus answers");
+    assert_eq!(answer["data"]["result"], serde_json::json!([]), "{answer}");
+    let ours = eval::range(&store, &gpu_c, during_outage, during_outage, 15_000)
+        .expect("direct mode answers");
+    assert!(ours.is_empty(), "direct mode still shows {ours:?}");
+
+    let grids = [
+        (BASE_MS - 60_000, BASE_MS + (MINUTES + 6) * 60_000, 15_000),
+        (
+            BASE_MS + 7_000,
+            BASE_MS + (MINUTES + 6) * 60_000 + 7_000,
+            60_000,
+        ),
+    ];
+    let mut queries = corpus();
+    for (i, q) in staleness_cases().into_iter().enumerate() {
+        queries.push((format!("staleness case {i}"), q));
+    }
+    let outcome = run_corpus(&prom, &store, &queries, &grids);
+    outcome.assert_all_equal(queries.len() * grids.len(), 100_000);
 }

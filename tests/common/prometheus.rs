@@ -54,6 +54,47 @@ impl Prometheus {
         )
     }
 
+    /// Start Prometheus without scrape jobs, accepting remote-write requests
+    /// (`/api/v1/write`) into an empty TSDB.
+    #[allow(dead_code)]
+    pub fn start_receiver() -> Prometheus {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data = dir.path().join("data");
+        Prometheus::spawn(
+            dir,
+            "global:\n  scrape_interval: 15s\n",
+            &data,
+            &[
+                "--web.enable-remote-write-receiver",
+                "--storage.tsdb.retention.time=100y",
+            ],
+        )
+    }
+
+    /// POSTs one snappy-compressed remote-write request; Prometheus answers
+    /// 204 when it appended every sample.
+    #[allow(dead_code)]
+    pub fn remote_write(&self, body: &[u8]) -> Result<(), String> {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect_timeout(&self.addr, Duration::from_secs(2))
+            .map_err(|e| e.to_string())?;
+        s.set_read_timeout(Some(Duration::from_secs(30)))
+            .map_err(|e| e.to_string())?;
+        let head = format!(
+            "POST /api/v1/write HTTP/1.0\r\nHost: {}\r\nContent-Type: application/x-protobuf\r\nContent-Encoding: snappy\r\nX-Prometheus-Remote-Write-Version: 0.1.0\r\nContent-Length: {}\r\n\r\n",
+            self.addr,
+            body.len()
+        );
+        s.write_all(head.as_bytes()).map_err(|e| e.to_string())?;
+        s.write_all(body).map_err(|e| e.to_string())?;
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).map_err(|e| e.to_string())?;
+        match answer.split_once(' ').map(|(_, rest)| rest) {
+            Some(rest) if rest.starts_with("204") || rest.starts_with("200") => Ok(()),
+            _ => Err(answer),
+        }
+    }
+
     /// Write `config` into `dir`, run Prometheus on `data`, wait until ready.
     fn spawn(
         dir: tempfile::TempDir,
