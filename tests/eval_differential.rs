@@ -216,21 +216,24 @@ fn openmetrics(scrapes: &[Scrape]) -> String {
     out
 }
 
+/// Samples as the store's ingest takes them.
+fn borrowed(
+    samples: &[Raw],
+) -> impl Iterator<Item = (&str, impl Iterator<Item = (&str, &str)> + Clone, f64)> {
+    samples.iter().map(|(n, l, v)| {
+        (
+            n.as_str(),
+            l.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            *v,
+        )
+    })
+}
+
 fn load_store(scrapes: &[Scrape]) -> Store {
     let store = Store::new(StoreConfig::default());
     for s in scrapes {
         store
-            .backfill(
-                &s.target,
-                s.ts,
-                s.samples.iter().map(|(n, l, v)| {
-                    (
-                        n.as_str(),
-                        l.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-                        *v,
-                    )
-                }),
-            )
+            .backfill(&s.target, s.ts, borrowed(&s.samples))
             .expect("in order");
     }
     store
@@ -658,17 +661,7 @@ fn scraped_store(scrapes: &[ScrapeResult]) -> Store {
     for s in scrapes {
         if s.up {
             store
-                .ingest(
-                    &s.target,
-                    s.ts,
-                    s.samples.iter().map(|(n, l, v)| {
-                        (
-                            n.as_str(),
-                            l.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-                            *v,
-                        )
-                    }),
-                )
+                .ingest(&s.target, s.ts, borrowed(&s.samples))
                 .expect("in order");
         } else {
             store.mark_down(&s.target, s.ts).expect("in order");
