@@ -6,7 +6,6 @@
 //!
 //! Run with `cargo bench --bench store`; needs `prometheus` and `promtool`.
 
-#[allow(dead_code)] // Only part of the shared test helper is used here.
 #[path = "../tests/common/prometheus.rs"]
 mod prometheus;
 
@@ -135,14 +134,7 @@ fn main() {
 
     let data = dir.path().join("data");
     let t = Instant::now();
-    let ok = std::process::Command::new("promtool")
-        .args(["tsdb", "create-blocks-from", "openmetrics"])
-        .arg(&om_path)
-        .arg(&data)
-        .stdout(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(ok, "promtool tsdb create-blocks-from openmetrics failed");
+    prometheus::create_blocks(&om_path, &data).unwrap_or_else(|e| panic!("{e}"));
     let import = t.elapsed();
     let prom = prometheus::Prometheus::start_on_data(&data);
 
@@ -174,7 +166,7 @@ fn main() {
                 prom.query_range(q, start, end, STEP_MS)
                     .ok()
                     .and_then(|v| {
-                        v["data"]["result"].as_array().map(|r| {
+                        v["result"].as_array().map(|r| {
                             r.iter()
                                 .map(|s| s["values"].as_array().map_or(0, Vec::len))
                                 .sum::<usize>()

@@ -25,7 +25,7 @@ mod common {
     pub mod remote_write;
 }
 
-use common::prometheus::Prometheus;
+use common::prometheus::{Data, Prometheus, NO_SCRAPES};
 use common::remote_write::{self, SeriesLabels};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -414,7 +414,7 @@ type Points = Vec<(i64, f64)>;
 fn prometheus_matrix(
     v: &serde_json::Value,
 ) -> Result<BTreeMap<Vec<(String, String)>, Points>, String> {
-    let result = v["data"]["result"]
+    let result = v["result"]
         .as_array()
         .ok_or_else(|| format!("no result in {v}"))?;
     let mut out = BTreeMap::new();
@@ -508,16 +508,12 @@ fn direct_mode_answers_like_prometheus() {
     let dir = tempfile::tempdir().expect("tempdir");
     let om = dir.path().join("timeline.om");
     std::fs::write(&om, openmetrics(&scrapes)).expect("write OpenMetrics");
-    let data = dir.path().join("data");
-    let status = std::process::Command::new("promtool")
-        .args(["tsdb", "create-blocks-from", "openmetrics"])
-        .arg(&om)
-        .arg(&data)
-        .stdout(std::process::Stdio::null())
-        .status()
-        .expect("promtool must be installed (Debian package `prometheus`)");
-    assert!(status.success(), "promtool failed");
-    let prom = Prometheus::start_on_data(&data);
+    let prom = Prometheus::launch(
+        NO_SCRAPES,
+        Data::Import(&om),
+        &["--storage.tsdb.retention.time=100y"],
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     let store = load_store(&scrapes);
     let samples: usize = scrapes.iter().map(|s| s.samples.len()).sum();
     println!(
@@ -785,7 +781,7 @@ fn staleness_answers_like_prometheus() {
     let answer = prom
         .query_range(&gpu_c, during_outage, during_outage, 15_000)
         .expect("Prometheus answers");
-    assert_eq!(answer["data"]["result"], serde_json::json!([]), "{answer}");
+    assert_eq!(answer["result"], serde_json::json!([]), "{answer}");
     let ours = eval::range(&store, &gpu_c, during_outage, during_outage, 15_000)
         .expect("direct mode answers");
     assert!(ours.is_empty(), "direct mode still shows {ours:?}");

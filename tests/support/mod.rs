@@ -8,6 +8,9 @@
 pub mod frames;
 pub mod grafana;
 pub mod prometheus;
+/// The blocking Prometheus helper that [`prometheus`] wraps.
+#[path = "../common/prometheus.rs"]
+pub mod server;
 pub mod stubs;
 pub mod vllm;
 
