@@ -201,6 +201,14 @@ fn provisioning_problems(doc: &serde_json::Value, datasources: &[String]) -> Vec
                     bad(at(&format!("{key} must map strings to strings")));
                 }
             }
+            // Provisioning expands environment variables in labels (not in
+            // annotations): a `$` there would be replaced.
+            if r["labels"].as_object().is_some_and(|m| {
+                m.values()
+                    .any(|v| v.as_str().is_some_and(|v| v.contains('$')))
+            }) {
+                bad(at("labels must not contain `$` (provisioning expands it)"));
+            }
             if !r["isPaused"].is_null() && !r["isPaused"].is_boolean() {
                 bad(at("isPaused must be a boolean"));
             }
@@ -412,7 +420,12 @@ fn the_provisioning_check_catches_broken_rules() {
     let doc: serde_json::Value = serde_yaml::from_str(&text).expect("yaml");
     let datasources = provisioned_datasource_uids();
     type Breakage = (&'static str, fn(&mut serde_json::Value), &'static str);
-    let breakages: [Breakage; 9] = [
+    let breakages: [Breakage; 10] = [
+        (
+            "label template",
+            |r| r["labels"]["team"] = json!("{{ $labels.team }}"),
+            "labels must not",
+        ),
         ("condition", |r| r["condition"] = json!("Z"), "condition"),
         (
             "threshold input",
