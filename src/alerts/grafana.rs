@@ -45,11 +45,17 @@ struct Rule {
     is_paused: bool,
 }
 
-/// Grafana's threshold evaluator for a comparison.
+/// Grafana's threshold evaluator for a comparison (`pkg/expr/threshold.go`).
+/// `gt` and `lt` work in every Grafana the plugin supports; the others
+/// need Grafana 11.
 fn evaluator(cmp: Cmp) -> &'static str {
     match cmp {
-        Cmp::Lt | Cmp::Le => "lt",
-        _ => "gt",
+        Cmp::Gt => "gt",
+        Cmp::Lt => "lt",
+        Cmp::Ge => "gte",
+        Cmp::Le => "lte",
+        Cmp::Eq => "eq",
+        Cmp::Ne => "ne",
     }
 }
 
@@ -129,6 +135,35 @@ pub fn grafana_rules_yaml(cfg: &AlertConfig) -> Result<String, AlertsError> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn every_comparison_keeps_its_meaning() {
+        let pairs = [
+            (Cmp::Gt, "gt"),
+            (Cmp::Lt, "lt"),
+            (Cmp::Ge, "gte"),
+            (Cmp::Le, "lte"),
+            (Cmp::Eq, "eq"),
+            (Cmp::Ne, "ne"),
+        ];
+        for (cmp, name) in pairs {
+            assert_eq!(evaluator(cmp), name, "{}", cmp.as_str());
+        }
+    }
+
+    #[test]
+    fn shipped_rules_use_evaluators_every_supported_grafana_has() {
+        for r in rules(&AlertConfig::default()) {
+            assert!(
+                matches!(evaluator(r.cmp), "gt" | "lt"),
+                "{}: {}",
+                r.name,
+                evaluator(r.cmp)
+            );
+        }
+    }
+
     #[test]
     fn uids_are_kebab_case() {
         assert_eq!(

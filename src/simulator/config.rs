@@ -28,6 +28,14 @@ pub struct SimConfig {
     pub requests_per_second: f64,
     /// `--max-model-len`: caps prompts and sizes the token histograms.
     pub max_model_len: u32,
+    /// Simulated seconds per wall-clock second when served over HTTP (1 =
+    /// real time). Above 1 the load model runs fast-forward: a sustained
+    /// overload, its client timeouts and a full `rate()` window of history
+    /// build up in seconds, for demos and alert tests. Durations (latency
+    /// histograms) stay in simulated time; counters grow this many times
+    /// faster per wall-clock second. [`Simulator::render`](super::Simulator)
+    /// output does not depend on it.
+    pub time_scale: f64,
 }
 
 impl Default for SimConfig {
@@ -43,6 +51,7 @@ impl Default for SimConfig {
             seed: 1,
             requests_per_second: 4.0,
             max_model_len: 32768,
+            time_scale: 1.0,
         }
     }
 }
@@ -55,6 +64,7 @@ pub const MAX_API_SERVERS: usize = 64;
 pub const MAX_REQUESTS_PER_SECOND: f64 = 10_000.0;
 pub const MIN_MAX_MODEL_LEN: u32 = 256;
 pub const MAX_MAX_MODEL_LEN: u32 = 2_097_152;
+pub const MAX_TIME_SCALE: f64 = 1000.0;
 
 /// Why the simulator could not start or keep serving.
 #[derive(Debug, thiserror::Error)]
@@ -127,6 +137,13 @@ impl SimConfig {
                 ),
             ));
         }
+        let scale = self.time_scale;
+        if !scale.is_finite() || scale <= 0.0 || scale > MAX_TIME_SCALE {
+            return Err(invalid(
+                "time_scale",
+                format!("must be above 0 and at most {MAX_TIME_SCALE}, got {scale}"),
+            ));
+        }
         let first = catalog::RELEASES[0];
         if self.version < first {
             return Err(invalid(
@@ -148,6 +165,25 @@ mod tests {
     #[test]
     fn default_is_valid() {
         assert!(SimConfig::default().validate().is_ok());
+    }
+
+    #[test]
+    fn time_scale_must_be_positive_and_bounded() {
+        for scale in [0.0, -1.0, f64::NAN, f64::INFINITY, MAX_TIME_SCALE * 2.0] {
+            let cfg = SimConfig {
+                time_scale: scale,
+                ..SimConfig::default()
+            };
+            match cfg.validate() {
+                Err(SimError::InvalidConfig { field, .. }) => assert_eq!(field, "time_scale"),
+                other => panic!("time_scale {scale}: expected InvalidConfig, got {other:?}"),
+            }
+        }
+        let fast = SimConfig {
+            time_scale: 60.0,
+            ..SimConfig::default()
+        };
+        assert!(fast.validate().is_ok());
     }
 
     #[test]

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 use tokio::net::TcpListener;
 
 /// Content type of prometheus_client's text exposition.
@@ -20,6 +20,8 @@ pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 struct Live {
     sim: Simulator,
     started: Instant,
+    /// Simulated seconds per wall-clock second.
+    time_scale: f64,
 }
 
 struct Shared {
@@ -55,6 +57,7 @@ pub async fn bind(cfg: SimConfig) -> Result<SimServer, SimError> {
         live: Mutex::new(Live {
             sim,
             started: Instant::now(),
+            time_scale: cfg.time_scale,
         }),
     };
     Ok(SimServer {
@@ -96,7 +99,8 @@ impl SimServer {
     }
 }
 
-/// Catches the load model up with the wall clock, then renders.
+/// Catches the load model up with the wall clock (times the time scale),
+/// then renders.
 async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
     // Stepping the model is CPU work; keep it off the async workers.
     let rendered = tokio::task::spawn_blocking(move || {
@@ -104,7 +108,10 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
             .live
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let since_start = live.started.elapsed();
+        let wall = live.started.elapsed().as_secs_f64();
+        // Out of range only after centuries; then the clock stands still.
+        let since_start = Duration::try_from_secs_f64(wall * live.time_scale)
+            .unwrap_or_else(|_| live.sim.elapsed());
         live.sim.advance_to(since_start);
         live.sim.render()
     })
