@@ -282,7 +282,7 @@ async fn health_report(scraper: &Scraper, outcomes: Vec<Outcome>) -> HealthRepor
             .map(|(url, outcome)| match outcome {
                 Err(e) => Finding {
                     url,
-                    error: Some(e),
+                    error: Some(e.to_string()),
                     vllm: false,
                     release: None,
                     models: Vec::new(),
@@ -307,7 +307,8 @@ async fn health_report(scraper: &Scraper, outcomes: Vec<Outcome>) -> HealthRepor
     let mut problems = Vec::new();
     for f in &findings {
         match &f.error {
-            Some(e) => problems.push(format!("{}: {e}", f.url)),
+            // The error names the target itself.
+            Some(e) => problems.push(e.clone()),
             None if !f.vllm => problems.push(format!(
                 "{}: reachable but not a vLLM endpoint (no vllm: metrics)",
                 f.url

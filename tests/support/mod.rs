@@ -7,6 +7,7 @@
 
 pub mod frames;
 pub mod grafana;
+pub mod hostile;
 pub mod prometheus;
 pub mod stubs;
 pub mod vllm;
