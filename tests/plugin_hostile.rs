@@ -492,3 +492,33 @@ async fn a_settings_change_stops_the_old_scrape_loop() {
     assert_healthy_process(&mut plugin);
     plugin.stop().await.expect("clean stop");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stuck_target_does_not_delay_the_others() {
+    let stuck = stubs::silent().await.expect("silent");
+    let healthy = hostile::text(|n| format!("hostile_scrapes {n}\n"))
+        .await
+        .expect("healthy");
+    let ds = direct(
+        "stuck",
+        &[format!("{}/metrics", stuck.url()), healthy.url()],
+    )
+    .json("timeout", json!(6));
+    let mut plugin = Plugin::start().await.expect("plugin starts");
+
+    // The first query waits for both (the stuck one until its timeout) ...
+    let up = by_label(&plugin, &ds, "up", "instance").await;
+    let expected = BTreeMap::from([
+        (instance(&stuck.url()), 0.0),
+        (instance(&healthy.url()), 1.0),
+    ]);
+    assert_eq!(up, expected);
+    // ... but afterwards the healthy target is scraped every second while
+    // the stuck one holds its own scrape open for 6 s.
+    let before = healthy.requests();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let after = healthy.requests();
+    assert!(after - before >= 3, "{before} then {after} scrapes in 4 s");
+    assert_healthy_process(&mut plugin);
+    plugin.stop().await.expect("clean stop");
+}
