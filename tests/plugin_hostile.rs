@@ -100,6 +100,7 @@ fn assert_error(listed: &BTreeMap<String, Value>, url: &str, parts: &[&str]) {
     let error = t["lastError"]
         .as_str()
         .unwrap_or_else(|| panic!("{url}: no lastError: {t}"));
+    eprintln!("lastError: {error}");
     assert!(
         error.starts_with(url),
         "{url}: the error does not name the target: {error}"
@@ -250,6 +251,30 @@ async fn oversized_slow_and_compressed_answers_are_cut_at_the_limits() {
     assert_eq!(up, expected);
     assert!(gzip.requests() >= 2 && endless.requests() >= 2, "rescraped");
 
+    // Save & test names each problem once, with its target.
+    let health = plugin.check_health(&ds).await.expect("health answered");
+    assert_eq!(
+        health.status,
+        pluginv2::check_health_response::HealthStatus::Ok as i32,
+        "{}",
+        health.message
+    );
+    assert!(
+        health
+            .message
+            .starts_with("1 of 7 targets are vLLM endpoints"),
+        "{}",
+        health.message
+    );
+    for url in &urls[1..] {
+        assert_eq!(
+            health.message.matches(url.as_str()).count(),
+            1,
+            "{url}: {}",
+            health.message
+        );
+    }
+
     let peak = peak_rss(plugin.pid());
     eprintln!("plugin VmHWM after the hostile scrapes: {} MiB", peak >> 20);
     assert!(peak < 400 << 20, "VmHWM {peak} bytes");
@@ -344,7 +369,7 @@ async fn redirects_errors_and_odd_contents_are_handled_per_target() {
         &cross.url(),
         &[
             "refused a redirect",
-            &format!("to {}", elsewhere.url()),
+            &format!("it points to {}", elsewhere.url()),
             "another host or port",
         ],
     );
@@ -353,7 +378,11 @@ async fn redirects_errors_and_odd_contents_are_handled_per_target() {
         0,
         "the cross-host redirect was followed"
     );
-    assert_error(&listed, &looping.url(), &["more than 3 redirects"]);
+    assert_error(
+        &listed,
+        &looping.url(),
+        &["refused a redirect: more than 3 in a row"],
+    );
     assert_error(
         &listed,
         &html_url,

@@ -171,9 +171,11 @@ fn failure_of(e: &reqwest::Error) -> ScrapeFailure {
 /// Why the redirect policy refused a hop.
 #[derive(Debug, thiserror::Error)]
 enum RedirectRefusal {
-    #[error("{from} redirects to {to}, another host or port: redirects are followed only within the target's own scheme, host and port; set the target to the final URL if it is trusted")]
-    CrossHost { from: String, to: String },
-    #[error("more than {MAX_REDIRECTS} redirects (last to {to}): set the target to the final URL")]
+    #[error("it points to {to}, another host or port: redirects are followed only within the target's own scheme, host and port; set the target to the final URL if it is trusted")]
+    CrossHost { to: String },
+    #[error(
+        "more than {MAX_REDIRECTS} in a row (the last to {to}): set the target to the final URL"
+    )]
     TooMany { to: String },
 }
 
@@ -191,7 +193,6 @@ fn redirect_policy() -> reqwest::redirect::Policy {
             && next.port_or_known_default() == first.port_or_known_default();
         if !same_origin {
             let refusal = RedirectRefusal::CrossHost {
-                from: first.to_string(),
                 to: next.to_string(),
             };
             return attempt.error(refusal);
