@@ -147,7 +147,8 @@ fn instance(url: &str) -> String {
 async fn oversized_slow_and_compressed_answers_are_cut_at_the_limits() {
     let sim = Simulator::start(1, 1).await.expect("simulator");
     let silent = stubs::silent().await.expect("silent");
-    let slow = hostile::slowloris(60).await.expect("slowloris");
+    let slow = hostile::slowloris(60, false).await.expect("slowloris body");
+    let slow_head = hostile::slowloris(60, true).await.expect("slowloris head");
     let endless = hostile::endless_chunked(100_000).await.expect("endless");
     let declared = hostile::huge(200 << 20, true)
         .await
@@ -167,6 +168,7 @@ async fn oversized_slow_and_compressed_answers_are_cut_at_the_limits() {
         sim_url.clone(),
         silent_url.clone(),
         slow.url(),
+        slow_head.url(),
         endless.url(),
         declared.url(),
         undeclared.url(),
@@ -186,7 +188,7 @@ async fn oversized_slow_and_compressed_answers_are_cut_at_the_limits() {
     let started = Instant::now();
     let up = by_label(&plugin, &ds, "up", "instance").await;
     let first_query = started.elapsed();
-    eprintln!("first query (prime scrape of 7 targets, timeout 2 s) took {first_query:?}");
+    eprintln!("first query (prime scrape of 8 targets, timeout 2 s) took {first_query:?}");
     assert!(first_query < Duration::from_secs(10), "{first_query:?}");
     let expected: BTreeMap<String, f64> = urls
         .iter()
@@ -198,7 +200,8 @@ async fn oversized_slow_and_compressed_answers_are_cut_at_the_limits() {
     let timeout = ["no complete answer within 2 s", "raise `timeout`"];
     assert_error(&listed, &silent_url, &timeout);
     assert_error(&listed, &slow.url(), &timeout);
-    for url in [&silent_url, &slow.url()] {
+    assert_error(&listed, &slow_head.url(), &timeout);
+    for url in [&silent_url, &slow.url(), &slow_head.url()] {
         let took = listed[url]["scrapeDurationSeconds"]
             .as_f64()
             .unwrap_or(f64::NAN);
@@ -262,7 +265,7 @@ async fn oversized_slow_and_compressed_answers_are_cut_at_the_limits() {
     assert!(
         health
             .message
-            .starts_with("1 of 7 targets are vLLM endpoints"),
+            .starts_with("1 of 8 targets are vLLM endpoints"),
         "{}",
         health.message
     );

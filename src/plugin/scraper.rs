@@ -354,7 +354,9 @@ impl Scraper {
                 declared: Some(n),
             });
         }
-        let mut body = Vec::new();
+        // A declared length (already within the limit) is reserved at once.
+        let declared = resp.content_length().map_or(0, |n| n as usize);
+        let mut body = Vec::with_capacity(declared);
         while let Some(chunk) = resp.chunk().await.map_err(|e| failure_of(&e))? {
             if body.len() + chunk.len() > limit {
                 return Err(ScrapeFailure::BodyTooLarge {

@@ -150,16 +150,20 @@ pub async fn text(
     .await
 }
 
-/// Answers headers at once, then the body one byte per second (at most
-/// `max_secs` bytes).
-pub async fn slowloris(max_secs: usize) -> Result<Server, String> {
+/// Trickles one byte per second (at most `max_secs` bytes): the body after
+/// headers sent at once, or, with `slow_head`, the status line and headers too.
+pub async fn slowloris(max_secs: usize, slow_head: bool) -> Result<Server, String> {
     serve(handler(move |mut conn, _| async move {
         let head = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 100000\r\n\r\n";
-        if conn.write_all(head.as_bytes()).await.is_err() {
+        let mut trickle: Vec<u8> = Vec::new();
+        if slow_head {
+            trickle.extend_from_slice(head.as_bytes());
+        } else if conn.write_all(head.as_bytes()).await.is_err() {
             return;
         }
-        for _ in 0..max_secs {
-            if conn.write_all(b"#").await.is_err() {
+        trickle.extend(std::iter::repeat_n(b'#', max_secs));
+        for byte in trickle.into_iter().take(max_secs) {
+            if conn.write_all(&[byte]).await.is_err() {
                 return;
             }
             tokio::time::sleep(Duration::from_secs(1)).await;
