@@ -47,8 +47,12 @@ export interface VllmOptions extends DataSourceJsonData {
   timeInterval?: string;
   /** Direct mode: how long scraped samples are kept in memory, e.g. "6h". */
   retention?: string;
-  /** Direct mode: most series kept in memory. */
+  /** Direct mode: most samples accepted from one scrape of one target. */
   seriesLimit?: number;
+  /** Direct mode: largest metrics page accepted from one target, in bytes. */
+  maxBodyBytes?: number;
+  /** Direct mode: longest label value accepted, in bytes. */
+  maxLabelValueBytes?: number;
   /** Prometheus mode: HTTP method for queries. */
   httpMethod?: 'POST' | 'GET';
 }

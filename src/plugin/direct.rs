@@ -2,8 +2,9 @@
 //! into the embedded [`crate::store`] and answers queries with
 //! [`crate::eval`], shaped like Prometheus' answers.
 //!
-//! The scrape loop runs while the backend lives: replacing the datasource
-//! instance (a settings change) drops the backend, which stops its loop.
+//! The scrape loops (one per target, in one task) run while the backend
+//! lives: replacing the datasource instance (a settings change) drops the
+//! backend, which stops them.
 
 use super::backend::{
     BackendError, HealthReport, InstantRequest, Labels, Point, QueryBackend, QueryResult,
@@ -101,14 +102,22 @@ impl DirectBackend {
         let task = tokio::runtime::Handle::try_current().ok().map(|rt| {
             let scraper = Arc::clone(&scraper);
             rt.spawn(async move {
-                // The first scrape is the first query's or health check's.
-                let mut ticks =
-                    tokio::time::interval_at(tokio::time::Instant::now() + every, every);
-                ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-                loop {
-                    ticks.tick().await;
-                    scraper.scrape_all(None).await;
-                }
+                // One loop per target, as in Prometheus: a target that takes
+                // its whole timeout does not delay the others' scrapes.
+                let loops = scraper.targets.iter().map(|target| {
+                    let scraper = &scraper;
+                    async move {
+                        // The first scrape is the first query's or health check's.
+                        let mut ticks =
+                            tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+                        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                        loop {
+                            ticks.tick().await;
+                            let _ = scraper.scrape(target, None).await;
+                        }
+                    }
+                });
+                futures_util::future::join_all(loops).await;
             })
             .abort_handle()
         });
@@ -282,7 +291,7 @@ async fn health_report(scraper: &Scraper, outcomes: Vec<Outcome>) -> HealthRepor
             .map(|(url, outcome)| match outcome {
                 Err(e) => Finding {
                     url,
-                    error: Some(e),
+                    error: Some(e.to_string()),
                     vllm: false,
                     release: None,
                     models: Vec::new(),
@@ -307,7 +316,8 @@ async fn health_report(scraper: &Scraper, outcomes: Vec<Outcome>) -> HealthRepor
     let mut problems = Vec::new();
     for f in &findings {
         match &f.error {
-            Some(e) => problems.push(format!("{}: {e}", f.url)),
+            // The error names the target itself.
+            Some(e) => problems.push(e.clone()),
             None if !f.vllm => problems.push(format!(
                 "{}: reachable but not a vLLM endpoint (no vllm: metrics)",
                 f.url

@@ -98,6 +98,8 @@ pub struct DirectSettings {
     pub max_body_bytes: usize,
     /// Most samples accepted from one scrape of one target.
     pub series_limit: usize,
+    /// Longest accepted label value, in bytes.
+    pub max_label_value_bytes: usize,
     /// How long scraped history is kept.
     pub retention: Duration,
 }
@@ -108,6 +110,8 @@ pub const DEFAULT_SCRAPE_INTERVAL: &str = "10s";
 pub const DEFAULT_MAX_BODY_BYTES: usize = 16 << 20;
 /// Default `seriesLimit`.
 pub const DEFAULT_SERIES_LIMIT: usize = 50_000;
+/// Default `maxLabelValueBytes`.
+pub const DEFAULT_MAX_LABEL_VALUE_BYTES: usize = 4096;
 /// Default `retention`.
 pub const DEFAULT_RETENTION: Duration = Duration::from_secs(6 * 3600);
 
@@ -118,6 +122,7 @@ impl Default for DirectSettings {
             scrape_interval: Duration::from_secs(10),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             series_limit: DEFAULT_SERIES_LIMIT,
+            max_label_value_bytes: DEFAULT_MAX_LABEL_VALUE_BYTES,
             retention: DEFAULT_RETENTION,
         }
     }
@@ -454,7 +459,22 @@ fn read_direct(r: &mut Reader<'_>) -> (DirectSettings, String) {
                 let field = format!("targets[{i}]");
                 match item {
                     Value::String(s) => match target_url(s.trim()) {
-                        Ok(url) => out.targets.push(url),
+                        Ok(url) => {
+                            // Series are kept per `instance` (host:port): two
+                            // targets there would overwrite each other.
+                            let instance = super::scraper::instance_of(&url);
+                            match out
+                                .targets
+                                .iter()
+                                .position(|t| super::scraper::instance_of(t) == instance)
+                            {
+                                Some(j) => r.fail(
+                                    &field,
+                                    format!("{url:?} has the same host:port ({instance}) as {:?}: list each vLLM server once", out.targets[j]),
+                                ),
+                                None => out.targets.push(url),
+                            }
+                        }
                         Err(reason) => r.fail(&field, reason),
                     },
                     other => r.fail(&field, format!("must be a URL string, got {other}")),
@@ -483,6 +503,9 @@ fn read_direct(r: &mut Reader<'_>) -> (DirectSettings, String) {
     }
     if let Some(n) = positive_integer(r, "seriesLimit") {
         out.series_limit = n;
+    }
+    if let Some(n) = positive_integer(r, "maxLabelValueBytes") {
+        out.max_label_value_bytes = n;
     }
     let retention = r.string("retention");
     if !retention.is_empty() {
@@ -712,6 +735,10 @@ mod tests {
         assert_eq!(s.direct.series_limit, 100);
         assert_eq!(s.direct.max_body_bytes, DEFAULT_MAX_BODY_BYTES);
         assert_eq!(s.direct.retention, Duration::from_secs(3600));
+        assert_eq!(
+            s.direct.max_label_value_bytes,
+            DEFAULT_MAX_LABEL_VALUE_BYTES
+        );
         assert_eq!(s.time_interval, "5s");
         let defaults = parse("", json!({"mode": "direct"}), &[]).expect("valid");
         assert_eq!(defaults.direct.scrape_interval, Duration::from_secs(10));
@@ -727,6 +754,34 @@ mod tests {
             fields(&e),
             ["targets[1]", "targets[2]", "scrapeInterval", "maxBodyBytes"]
         );
+    }
+
+    #[test]
+    fn direct_mode_limits_and_one_target_per_host_port() {
+        let s = parse(
+            "",
+            json!({"mode": "direct", "targets": ["http://a:1"], "maxBodyBytes": 1000,
+                   "seriesLimit": 10, "maxLabelValueBytes": "256"}),
+            &[],
+        )
+        .expect("valid");
+        assert_eq!(
+            (
+                s.direct.max_body_bytes,
+                s.direct.series_limit,
+                s.direct.max_label_value_bytes
+            ),
+            (1000, 10, 256)
+        );
+        let e = parse(
+            "",
+            json!({"mode": "direct", "maxLabelValueBytes": -1,
+                   "targets": ["http://a:1/metrics", "http://b:1", "http://a:1/other"]}),
+            &[],
+        )
+        .expect_err("invalid");
+        assert_eq!(fields(&e), ["targets[2]", "maxLabelValueBytes"]);
+        assert!(e.to_string().contains("same host:port (a:1)"), "{e}");
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 pub mod frames;
 pub mod grafana;
+pub mod hostile;
 pub mod prometheus;
 /// The blocking Prometheus helper that [`prometheus`] wraps.
 #[path = "../common/prometheus.rs"]

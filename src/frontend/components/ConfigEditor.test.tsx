@@ -119,6 +119,36 @@ describe('ConfigEditor', () => {
     expect(screen.getByText('Use a duration such as 10s or 1m')).toBeTruthy();
   });
 
+  it('shows, validates and stores the direct-mode limits', () => {
+    const { last } = renderStateful(
+      settings({ jsonData: { mode: 'direct', seriesLimit: 100, maxBodyBytes: 2048, maxLabelValueBytes: 512 } })
+    );
+    const body = document.getElementById('config-max-body-bytes') as HTMLInputElement;
+    const label = document.getElementById('config-max-label-value-bytes') as HTMLInputElement;
+    const series = document.getElementById('config-series-limit') as HTMLInputElement;
+    expect([series.value, body.value, label.value]).toEqual(['100', '2048', '512']);
+
+    fireEvent.change(screen.getByPlaceholderText('16777216'), { target: { value: '1048576' } });
+    expect(last().jsonData.maxBodyBytes).toBe(1048576);
+    fireEvent.change(screen.getByPlaceholderText('4096'), { target: { value: '8192' } });
+    expect(last().jsonData.maxLabelValueBytes).toBe(8192);
+
+    // Invalid values are flagged and not stored (the backend then uses its default).
+    fireEvent.change(body, { target: { value: '0' } });
+    expect(last().jsonData.maxBodyBytes).toBeUndefined();
+    fireEvent.change(label, { target: { value: '1.5' } });
+    expect(last().jsonData.maxLabelValueBytes).toBeUndefined();
+    expect(screen.getAllByText('Enter a whole number of bytes, at least 1')).toHaveLength(2);
+    fireEvent.change(series, { target: { value: '-3' } });
+    expect(screen.getByText('Enter a whole number of series, at least 1')).toBeTruthy();
+    expect(last().jsonData.seriesLimit).toBeUndefined();
+
+    // Clearing a field is valid: the default applies.
+    fireEvent.change(body, { target: { value: '' } });
+    expect(screen.getAllByText('Enter a whole number of bytes, at least 1')).toHaveLength(1);
+    expect(last().jsonData).toEqual({ mode: 'direct' });
+  });
+
   it('puts secrets in secureJsonData only', () => {
     const { last } = renderStateful(settings({ url: 'http://prometheus:9090' }));
     fireEvent.change(screen.getByLabelText(/^Basic auth user/), { target: { value: 'grafana' } });
@@ -169,7 +199,9 @@ describe('ConfigEditor', () => {
       /a URL without a path gets \/metrics/,
       /How often the plugin scrapes each target/,
       /kept in memory for queries/,
-      /Most series kept in memory/,
+      /Most samples accepted from one scrape of one target/,
+      /Largest metrics page accepted from one target/,
+      /Longest label value accepted/,
       /Seconds to wait for each request/,
       /HTTP basic authentication/,
       /Stored encrypted by Grafana and never shown again/,

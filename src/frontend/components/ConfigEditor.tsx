@@ -36,6 +36,50 @@ function numberOrUndefined(text: string): number | undefined {
   return Number.isFinite(n) ? n : undefined;
 }
 
+/** A whole number of at least 1: the text as typed, or why it is invalid. */
+function wholeNumberError(text: string, unit: string): string | undefined {
+  const n = numberOrUndefined(text);
+  return text.trim() !== '' && (n === undefined || !Number.isInteger(n) || n < 1)
+    ? `Enter a whole number of ${unit}, at least 1`
+    : undefined;
+}
+
+interface LimitFieldProps {
+  id: string;
+  label: string;
+  description: string;
+  unit: string;
+  placeholder: string;
+  value: number | undefined;
+  onChange: (value: number | undefined) => void;
+}
+
+/** A direct-mode limit: a whole number stored only when valid (else unset, i.e. the default). */
+function LimitField({ id, label, description, unit, placeholder, value, onChange }: LimitFieldProps) {
+  // Raw text while typing ("" must stay editable); only valid numbers are stored.
+  const [text, setText] = useState(value === undefined ? '' : String(value));
+  const error = wholeNumberError(text, unit);
+  return (
+    <Field label={label} description={description} invalid={!!error} error={error}>
+      <Input
+        id={id}
+        type="number"
+        min={1}
+        step={1}
+        width={16}
+        value={text}
+        placeholder={placeholder}
+        onChange={(e: React.ChangeEvent<HTMLInputElement>) => {
+          const next = e.currentTarget.value;
+          setText(next);
+          const n = numberOrUndefined(next);
+          onChange(wholeNumberError(next, unit) === undefined && n !== undefined ? n : undefined);
+        }}
+      />
+    </Field>
+  );
+}
+
 export function ConfigEditor({ options, onOptionsChange }: Props) {
   const jsonData = options.jsonData ?? {};
   const secureJsonFields = options.secureJsonFields ?? {};
@@ -45,7 +89,6 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
   const targetErrors = checkTargets(targets);
   // Raw text of numeric inputs while typing ("" or "1." must stay editable).
   const [timeoutText, setTimeoutText] = useState(jsonData.timeout === undefined ? '' : String(jsonData.timeout));
-  const [limitText, setLimitText] = useState(jsonData.seriesLimit === undefined ? '' : String(jsonData.seriesLimit));
 
   const setJson = (patch: Partial<VllmOptions>) =>
     onOptionsChange({ ...options, jsonData: { ...jsonData, ...patch } });
@@ -72,11 +115,6 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
   const timeoutError =
     timeoutText.trim() !== '' && (timeout === undefined || timeout < 1 || timeout > 3600)
       ? 'Enter a number of seconds from 1 to 3600'
-      : undefined;
-  const limit = numberOrUndefined(limitText);
-  const limitError =
-    limitText.trim() !== '' && (limit === undefined || !Number.isInteger(limit) || limit < 1)
-      ? 'Enter a whole number of series, at least 1'
       : undefined;
   const interval = jsonData.scrapeInterval ?? jsonData.timeInterval ?? '';
   const intervalError = interval !== '' && !isDuration(interval) ? 'Use a duration such as 10s or 1m' : undefined;
@@ -193,28 +231,33 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
                 }
               />
             </Field>
-            <Field
+            <LimitField
+              id="config-series-limit"
               label="Series limit"
-              description="Most series kept in memory across all targets; new series beyond it are dropped and reported."
-              invalid={!!limitError}
-              error={limitError}
-            >
-              <Input
-                id="config-series-limit"
-                type="number"
-                min={1}
-                step={1}
-                width={16}
-                value={limitText}
-                placeholder="50000"
-                onChange={(e: React.ChangeEvent<HTMLInputElement>) => {
-                  const text = e.currentTarget.value;
-                  setLimitText(text);
-                  const n = numberOrUndefined(text);
-                  setJson({ seriesLimit: n !== undefined && Number.isInteger(n) && n >= 1 ? n : undefined });
-                }}
-              />
-            </Field>
+              description="Most samples accepted from one scrape of one target; a scrape with more is refused and the target marked down."
+              unit="series"
+              placeholder="50000"
+              value={jsonData.seriesLimit}
+              onChange={(n) => setJson({ seriesLimit: n })}
+            />
+            <LimitField
+              id="config-max-body-bytes"
+              label="Max body size"
+              description="Largest metrics page accepted from one target, in bytes (default 16777216, 16 MiB); a larger answer is refused and the target marked down."
+              unit="bytes"
+              placeholder="16777216"
+              value={jsonData.maxBodyBytes}
+              onChange={(n) => setJson({ maxBodyBytes: n })}
+            />
+            <LimitField
+              id="config-max-label-value-bytes"
+              label="Max label value size"
+              description="Longest label value accepted, in bytes (default 4096); a scrape with a longer one is refused and the target marked down."
+              unit="bytes"
+              placeholder="4096"
+              value={jsonData.maxLabelValueBytes}
+              onChange={(n) => setJson({ maxLabelValueBytes: n })}
+            />
           </>
         )}
 

@@ -1,0 +1,557 @@
+//! Direct mode against broken and hostile metrics endpoints: the real
+//! `gpx_vllm` driven over gRPC like Grafana drives it, scraping loopback
+//! servers written for each case (tests/support/hostile.rs) beside a healthy
+//! vLLM simulator. Each hostile target must be marked down with a reason
+//! naming the limit, within the limits set in the datasource settings, while
+//! the healthy target keeps answering and the process stays small and alive.
+
+mod support;
+
+use grafana_plugin_sdk::pluginv2;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use support::grafana::{data_query, Datasource, Plugin};
+use support::vllm::Simulator;
+use support::{eventually, frames, hostile, now_ms, stubs};
+use vllm_grafana::catalog::names;
+
+/// A direct-mode datasource with explicit, small limits.
+fn direct(uid: &str, targets: &[String]) -> Datasource {
+    Datasource::prometheus("")
+        .uid(uid)
+        .json("mode", json!("direct"))
+        .json("timeInterval", Value::Null)
+        .json("targets", json!(targets))
+        .json("scrapeInterval", json!("1s"))
+        .json("timeout", json!(2))
+        .json("maxBodyBytes", json!(1 << 20))
+        .json("seriesLimit", json!(5000))
+        .json("maxLabelValueBytes", json!(4096))
+}
+
+fn instant(ref_id: &str, expr: &str) -> pluginv2::DataQuery {
+    let now = now_ms();
+    data_query(
+        ref_id,
+        json!({"expr": expr, "range": false, "instant": true, "legendFormat": "__auto"}),
+        now - 30_000,
+        now,
+    )
+}
+
+/// A value field's labels and its numbers.
+type Numbers = (BTreeMap<String, String>, Vec<Option<f64>>);
+
+/// Each value field of `ref_id`: its labels and numbers (`None` = null).
+fn series(resp: &pluginv2::QueryDataResponse, ref_id: &str) -> Vec<Numbers> {
+    let frames = frames::frames_of(resp, ref_id)
+        .unwrap_or_else(|e| panic!("{ref_id}: {e}: {}", frames::error_of(resp, ref_id)));
+    frames
+        .iter()
+        .flat_map(|f| f.fields.iter())
+        .filter(|f| matches!(f.column, frames::Column::Number(_)))
+        .map(|f| (f.labels.clone().unwrap_or_default(), f.numbers()))
+        .collect()
+}
+
+/// The last value of `expr` per value of `label`, at now.
+async fn by_label(
+    plugin: &Plugin,
+    ds: &Datasource,
+    expr: &str,
+    label: &str,
+) -> BTreeMap<String, f64> {
+    let out = plugin
+        .query(ds, vec![instant("A", expr)])
+        .await
+        .unwrap_or_else(|e| panic!("{expr}: {e}"));
+    series(&out, "A")
+        .into_iter()
+        .map(|(labels, values)| {
+            let key = labels.get(label).cloned().unwrap_or_default();
+            let last = values.last().copied().flatten().unwrap_or(f64::NAN);
+            (key, last)
+        })
+        .collect()
+}
+
+/// The `targets` resource, keyed by target URL.
+async fn targets(plugin: &Plugin, ds: &Datasource) -> BTreeMap<String, Value> {
+    let (code, body) = plugin
+        .resource(ds, "targets")
+        .await
+        .expect("targets answered");
+    assert_eq!(code, 200, "{body}");
+    body.as_array()
+        .expect("a list")
+        .iter()
+        .map(|t| (t["url"].as_str().unwrap_or("").to_string(), t.clone()))
+        .collect()
+}
+
+/// The target's `lastError`, which must contain every one of `parts`.
+fn assert_error(listed: &BTreeMap<String, Value>, url: &str, parts: &[&str]) {
+    let t = listed
+        .get(url)
+        .unwrap_or_else(|| panic!("{url} not listed: {listed:?}"));
+    assert_eq!(t["state"], json!("down"), "{url}: {t}");
+    let error = t["lastError"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{url}: no lastError: {t}"));
+    eprintln!("lastError: {error}");
+    assert!(
+        error.starts_with(url),
+        "{url}: the error does not name the target: {error}"
+    );
+    for part in parts {
+        assert!(
+            error.contains(part),
+            "{url}: {part:?} missing from {error:?}"
+        );
+    }
+}
+
+/// Peak resident memory of a process, in bytes (Linux `VmHWM`).
+fn peak_rss(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map(|kb| kb * 1024)
+        .expect("VmHWM")
+}
+
+/// The plugin is alive and never panicked.
+fn assert_healthy_process(plugin: &mut Plugin) {
+    assert!(plugin.is_running(), "the plugin exited");
+    let stderr = plugin.stderr();
+    assert!(
+        !stderr.iter().any(|l| l.contains("panicked")),
+        "the plugin panicked:\n{}",
+        stderr.join("\n")
+    );
+}
+
+fn instance(url: &str) -> String {
+    url.trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap_or("")
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn oversized_slow_and_compressed_answers_are_cut_at_the_limits() {
+    let sim = Simulator::start(1, 1).await.expect("simulator");
+    let silent = stubs::silent().await.expect("silent");
+    let slow = hostile::slowloris(60, false).await.expect("slowloris body");
+    let slow_head = hostile::slowloris(60, true).await.expect("slowloris head");
+    let endless = hostile::endless_chunked(100_000).await.expect("endless");
+    let declared = hostile::huge(200 << 20, true)
+        .await
+        .expect("200 MB declared");
+    let undeclared = hostile::huge(200 << 20, false)
+        .await
+        .expect("200 MB undeclared");
+    // 400,000 back-references: about 650 KB that inflate to about 103 MB.
+    let (bomb, inflated) = hostile::gzip_bomb(400_000);
+    assert!(bomb.len() < 700_000 && inflated > 100_000_000);
+    let gzip = hostile::gzip(Arc::new(bomb)).await.expect("gzip");
+    let million = hostile::many_series(1_000_000).await.expect("1M series");
+
+    let sim_url = format!("http://{}/metrics", sim.addr);
+    let silent_url = format!("{}/metrics", silent.url());
+    let urls = [
+        sim_url.clone(),
+        silent_url.clone(),
+        slow.url(),
+        slow_head.url(),
+        endless.url(),
+        declared.url(),
+        undeclared.url(),
+        gzip.url(),
+    ];
+    let ds = direct("limits", &urls).json("scrapeInterval", json!("2s"));
+    // The body limit is generous here so that the series limit is what stops it.
+    let series_ds = direct("series", &[million.url()])
+        .json("maxBodyBytes", json!(64 << 20))
+        .json("seriesLimit", json!(10_000))
+        .json("timeout", json!(20))
+        .json("scrapeInterval", json!("5s"));
+    let mut plugin = Plugin::start().await.expect("plugin starts");
+
+    // The first query scrapes every target at once and waits for them all:
+    // the 2 s timeout bounds it, however slow the targets.
+    let started = Instant::now();
+    let up = by_label(&plugin, &ds, "up", "instance").await;
+    let first_query = started.elapsed();
+    eprintln!("first query (prime scrape of 8 targets, timeout 2 s) took {first_query:?}");
+    assert!(first_query < Duration::from_secs(10), "{first_query:?}");
+    let expected: BTreeMap<String, f64> = urls
+        .iter()
+        .map(|u| (instance(u), if *u == sim_url { 1.0 } else { 0.0 }))
+        .collect();
+    assert_eq!(up, expected);
+
+    let listed = targets(&plugin, &ds).await;
+    let timeout = ["no complete answer within 2 s", "raise `timeout`"];
+    assert_error(&listed, &silent_url, &timeout);
+    assert_error(&listed, &slow.url(), &timeout);
+    assert_error(&listed, &slow_head.url(), &timeout);
+    for url in [&silent_url, &slow.url(), &slow_head.url()] {
+        let took = listed[url]["scrapeDurationSeconds"]
+            .as_f64()
+            .unwrap_or(f64::NAN);
+        eprintln!("{url}: scrape ended after {took:.3} s");
+        assert!((1.9..5.0).contains(&took), "{url}: {took}");
+    }
+    let body_limit = [
+        "larger than maxBodyBytes (1048576 bytes)",
+        "raise maxBodyBytes",
+    ];
+    assert_error(&listed, &endless.url(), &body_limit);
+    assert_error(&listed, &undeclared.url(), &body_limit);
+    assert_error(
+        &listed,
+        &declared.url(),
+        &["larger than maxBodyBytes (1048576 bytes); Content-Length says 209715200"],
+    );
+    assert_error(
+        &listed,
+        &gzip.url(),
+        &["Content-Encoding \"gzip\"", "does not decode"],
+    );
+    assert_eq!(listed[&sim_url]["state"], json!("up"));
+    assert_eq!(listed[&sim_url]["lastError"], Value::Null);
+
+    // One million series against seriesLimit 10000.
+    let up = by_label(&plugin, &series_ds, "up", "instance").await;
+    assert_eq!(up, BTreeMap::from([(instance(&million.url()), 0.0)]));
+    let listed_series = targets(&plugin, &series_ds).await;
+    assert_error(
+        &listed_series,
+        &million.url(),
+        &["more than seriesLimit (10000) samples", "raise seriesLimit"],
+    );
+    let stored = by_label(&plugin, &series_ds, "count(hostile_series)", "").await;
+    assert!(
+        stored.is_empty(),
+        "a refused scrape stored series: {stored:?}"
+    );
+
+    // The healthy target keeps answering while the loop rescrapes the others.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let running = format!("sum({})", names::NUM_REQUESTS_RUNNING);
+    let sum = by_label(&plugin, &ds, &running, "").await;
+    assert!(
+        sum.values().all(|v| v.is_finite()) && sum.len() == 1,
+        "{sum:?}"
+    );
+    let up = by_label(&plugin, &ds, "up", "instance").await;
+    assert_eq!(up, expected);
+    assert!(gzip.requests() >= 2 && endless.requests() >= 2, "rescraped");
+
+    // Save & test names each problem once, with its target.
+    let health = plugin.check_health(&ds).await.expect("health answered");
+    assert_eq!(
+        health.status,
+        pluginv2::check_health_response::HealthStatus::Ok as i32,
+        "{}",
+        health.message
+    );
+    assert!(
+        health
+            .message
+            .starts_with("1 of 8 targets are vLLM endpoints"),
+        "{}",
+        health.message
+    );
+    for url in &urls[1..] {
+        assert_eq!(
+            health.message.matches(url.as_str()).count(),
+            1,
+            "{url}: {}",
+            health.message
+        );
+    }
+
+    let peak = peak_rss(plugin.pid());
+    eprintln!("plugin VmHWM after the hostile scrapes: {} MiB", peak >> 20);
+    assert!(peak < 400 << 20, "VmHWM {peak} bytes");
+    assert_healthy_process(&mut plugin);
+    plugin.stop().await.expect("clean stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redirects_errors_and_odd_contents_are_handled_per_target() {
+    let sim = Simulator::start(1, 1).await.expect("simulator");
+    // Another host: 127.0.0.2 is loopback too, but not the configured host.
+    let elsewhere = hostile::serve_on(
+        "127.0.0.2",
+        hostile::handler(|mut conn, _| async move {
+            hostile::respond(&mut conn, "200 OK", &[], b"stolen 1\n").await;
+        }),
+    )
+    .await
+    .expect("127.0.0.2");
+    let cross = hostile::redirect("302 Found", elsewhere.url())
+        .await
+        .expect("cross");
+    let same = hostile::redirect_same_host("hostile_moved 7\n")
+        .await
+        .expect("same host");
+    let looping = hostile::redirect_loop().await.expect("loop");
+    let html = stubs::fixed(
+        500,
+        "text/html",
+        "<html><head><title>Upstream exploded</title></head><body><h1>500</h1></body></html>",
+    )
+    .await
+    .expect("500");
+    let html_url = format!("{}/metrics", html.url());
+    let big_label = hostile::text(|_| {
+        format!(
+            "hostile_ok 1\nhostile_big{{v=\"{}\"}} 1\n",
+            "x".repeat(1 << 20)
+        )
+    })
+    .await
+    .expect("1 MB label");
+    let dups = hostile::text(|_| {
+        "# TYPE hostile_dup gauge\nhostile_dup{a=\"1\",b=\"2\"} 1\nhostile_dup{b=\"2\",a=\"1\"} 2\nhostile_dup{a=\"1\",b=\"2\"} 3\nhostile_dup{a=\"2\",b=\"2\"} 4\n".to_string()
+    })
+    .await
+    .expect("duplicates");
+    let odd = hostile::text(|_| {
+        "hostile_value{k=\"nan\"} NaN\nhostile_value{k=\"pinf\"} +Inf\nhostile_value{k=\"ninf\"} -Inf\nhostile_value{k=\"max\"} 1.7976931348623157e308\n".to_string()
+    })
+    .await
+    .expect("NaN and Inf");
+    // 10, 20, then a restart: 5, 15, and 15 from then on.
+    let counter = hostile::text(|n| {
+        let v = [10, 20, 5, 15].get(n).copied().unwrap_or(15);
+        format!("# TYPE hostile_requests_total counter\nhostile_requests_total {v}\n")
+    })
+    .await
+    .expect("counter");
+
+    let sim_url = format!("http://{}/metrics", sim.addr);
+    let urls = [
+        sim_url.clone(),
+        cross.url(),
+        same.url(),
+        looping.url(),
+        html_url.clone(),
+        big_label.url(),
+        dups.url(),
+        odd.url(),
+        counter.url(),
+    ];
+    let ds = direct("contents", &urls).json("maxBodyBytes", json!(4 << 20));
+    let mut plugin = Plugin::start().await.expect("plugin starts");
+
+    let up = by_label(&plugin, &ds, "up", "instance").await;
+    let down = [
+        cross.url(),
+        looping.url(),
+        html_url.clone(),
+        big_label.url(),
+    ];
+    let expected: BTreeMap<String, f64> = urls
+        .iter()
+        .map(|u| (instance(u), if down.contains(u) { 0.0 } else { 1.0 }))
+        .collect();
+    assert_eq!(up, expected);
+
+    let listed = targets(&plugin, &ds).await;
+    assert_error(
+        &listed,
+        &cross.url(),
+        &[
+            "refused a redirect",
+            &format!("it points to {}", elsewhere.url()),
+            "another host or port",
+        ],
+    );
+    assert_eq!(
+        elsewhere.requests(),
+        0,
+        "the cross-host redirect was followed"
+    );
+    assert_error(
+        &listed,
+        &looping.url(),
+        &["refused a redirect: more than 3 in a row"],
+    );
+    assert_error(
+        &listed,
+        &html_url,
+        &["HTTP 500 Internal Server Error: Upstream exploded"],
+    );
+    assert_error(
+        &listed,
+        &big_label.url(),
+        &[
+            "series \"hostile_big\" has a value of 1048576 bytes for label \"v\"",
+            "more than maxLabelValueBytes (4096)",
+        ],
+    );
+    // A refused scrape stores nothing of it.
+    assert!(by_label(&plugin, &ds, "hostile_ok", "").await.is_empty());
+    assert_eq!(
+        by_label(&plugin, &ds, "hostile_moved", "").await.get(""),
+        Some(&7.0)
+    );
+
+    // Duplicates: the first value of a series wins (whatever the label
+    // order), the others are counted.
+    let dup = &listed[&dups.url()];
+    assert_eq!(
+        (dup["state"].clone(), dup["duplicateSamples"].clone()),
+        (json!("up"), json!(2)),
+        "{dup}"
+    );
+    assert_eq!(
+        by_label(&plugin, &ds, "hostile_dup", "a").await,
+        BTreeMap::from([("1".to_string(), 1.0), ("2".to_string(), 4.0)])
+    );
+
+    // NaN and infinities are kept as such.
+    let values = by_label(&plugin, &ds, "hostile_value", "k").await;
+    assert!(values["nan"].is_nan(), "{values:?}");
+    assert_eq!(values["pinf"], f64::INFINITY);
+    assert_eq!(values["ninf"], f64::NEG_INFINITY);
+    assert_eq!(values["max"], f64::MAX);
+    let finite = by_label(&plugin, &ds, "hostile_value > -Inf < +Inf", "k").await;
+    assert_eq!(finite.keys().collect::<Vec<_>>(), ["max"]);
+
+    // A counter that goes back is a restart: 10 → 20, reset, 5 → 15 is an
+    // increase of 25 (a delta would give 5), plus Prometheus' extrapolation.
+    eventually(
+        "six scrapes of the counter",
+        Duration::from_secs(20),
+        || {
+            let n = counter.requests();
+            async move { (n >= 6).then_some(()) }
+        },
+    )
+    .await
+    .expect("scraped");
+    let resets = by_label(&plugin, &ds, "resets(hostile_requests_total[1m])", "").await;
+    assert_eq!(resets.get(""), Some(&1.0), "{resets:?}");
+    let increase = by_label(&plugin, &ds, "increase(hostile_requests_total[1m])", "").await;
+    let increase = increase.get("").copied().unwrap_or(f64::NAN);
+    assert!((25.0..40.0).contains(&increase), "increase {increase}");
+    // rate is increase per second (evaluated at the same instant).
+    let gap = by_label(
+        &plugin,
+        &ds,
+        "rate(hostile_requests_total[1m]) * 60 - increase(hostile_requests_total[1m])",
+        "",
+    )
+    .await;
+    let gap = gap.get("").copied().unwrap_or(f64::NAN);
+    assert!(gap.abs() < 1e-9, "rate * 60 - increase = {gap}");
+
+    // The rescrapes changed nothing, and the healthy target still answers.
+    let listed = targets(&plugin, &ds).await;
+    assert_eq!(elsewhere.requests(), 0);
+    assert_eq!(listed[&dups.url()]["duplicateSamples"], json!(2));
+    assert_eq!(
+        by_label(&plugin, &ds, "count(hostile_dup)", "")
+            .await
+            .get(""),
+        Some(&2.0)
+    );
+    assert_eq!(by_label(&plugin, &ds, "up", "instance").await, expected);
+    let running = format!("sum({})", names::NUM_REQUESTS_RUNNING);
+    assert_eq!(by_label(&plugin, &ds, &running, "").await.len(), 1);
+    assert_healthy_process(&mut plugin);
+    plugin.stop().await.expect("clean stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_settings_change_stops_the_old_scrape_loop() {
+    let old = hostile::text(|_| "hostile_old 1\n".to_string())
+        .await
+        .expect("old");
+    let new = hostile::text(|_| "hostile_new 2\n".to_string())
+        .await
+        .expect("new");
+    let before = direct("moving", &[old.url()]);
+    let mut after = direct("moving", &[new.url()]);
+    after.updated_ms += 1;
+    let mut plugin = Plugin::start().await.expect("plugin starts");
+
+    assert_eq!(
+        by_label(&plugin, &before, "hostile_old", "").await.get(""),
+        Some(&1.0)
+    );
+    eventually(
+        "three scrapes of the old target",
+        Duration::from_secs(15),
+        || {
+            let n = old.requests();
+            async move { (n >= 3).then_some(()) }
+        },
+    )
+    .await
+    .expect("old target scraped by the loop");
+    assert_eq!(new.requests(), 0);
+
+    assert_eq!(
+        by_label(&plugin, &after, "hostile_new", "").await.get(""),
+        Some(&2.0)
+    );
+    // A scrape already under way when the settings changed may still land.
+    let at_change = old.requests();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let later = old.requests();
+    assert!(
+        later <= at_change + 1,
+        "the old loop still scrapes: {at_change} then {later}"
+    );
+    assert!(
+        new.requests() >= 3,
+        "the new loop does not scrape: {}",
+        new.requests()
+    );
+    let listed = targets(&plugin, &after).await;
+    assert_eq!(listed.keys().collect::<Vec<_>>(), [&new.url()]);
+    assert_healthy_process(&mut plugin);
+    plugin.stop().await.expect("clean stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stuck_target_does_not_delay_the_others() {
+    let stuck = stubs::silent().await.expect("silent");
+    let healthy = hostile::text(|n| format!("hostile_scrapes {n}\n"))
+        .await
+        .expect("healthy");
+    let ds = direct(
+        "stuck",
+        &[format!("{}/metrics", stuck.url()), healthy.url()],
+    )
+    .json("timeout", json!(6));
+    let mut plugin = Plugin::start().await.expect("plugin starts");
+
+    // The first query waits for both (the stuck one until its timeout) ...
+    let up = by_label(&plugin, &ds, "up", "instance").await;
+    let expected = BTreeMap::from([
+        (instance(&stuck.url()), 0.0),
+        (instance(&healthy.url()), 1.0),
+    ]);
+    assert_eq!(up, expected);
+    // ... but afterwards the healthy target is scraped every second while
+    // the stuck one holds its own scrape open for 6 s.
+    let before = healthy.requests();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let after = healthy.requests();
+    // Waiting for the stuck target would allow one scrape in this time.
+    assert!(after - before >= 3, "{before} then {after} scrapes in 5 s");
+    assert_healthy_process(&mut plugin);
+    plugin.stop().await.expect("clean stop");
+}
