@@ -47,6 +47,9 @@ enum Command {
         rps: f64,
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Simulated seconds per wall-clock second (e.g. 60 to see alerts fire within minutes).
+        #[arg(long, default_value_t = 1.0)]
+        time_scale: f64,
     },
     /// Write the Grafana dashboards generated from the catalog.
     Dashboard {
@@ -128,6 +131,7 @@ async fn run(command: Command) -> ExitCode {
             api_servers,
             rps,
             seed,
+            time_scale,
         } => {
             let cfg = simulator::SimConfig {
                 listen,
@@ -139,6 +143,7 @@ async fn run(command: Command) -> ExitCode {
                 api_servers,
                 seed,
                 requests_per_second: rps,
+                time_scale,
                 ..simulator::SimConfig::default()
             };
             eprintln!("simulating vLLM {vllm_version} on http://{listen}/metrics ({models} model(s), {engines} engine(s))");
