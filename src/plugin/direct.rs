@@ -6,8 +6,8 @@
 //! instance (a settings change) drops the backend, which stops its loop.
 
 use super::backend::{
-    BackendError, HealthReport, InstantRequest, Labels, Point, QueryBackend, QueryResult,
-    RangeRequest, ResultData, Series, SeriesFilter,
+    BackendError, HealthReport, InstantRequest, Labels, LiveSource, Point, QueryBackend,
+    QueryResult, RangeRequest, ResultData, Series, SeriesFilter,
 };
 use super::scraper::{Outcome, Scraper};
 use super::settings::{Settings, SettingsError};
@@ -27,6 +27,10 @@ pub struct DirectBackend {
     primed: OnceCell<()>,
     /// The scrape loop, stopped on drop.
     task: Option<tokio::task::AbortHandle>,
+    /// The end of the scrape loop's last round (Unix ms); its sender lives in
+    /// the loop, so live streams see it close when the loop stops.
+    scrapes: tokio::sync::watch::Receiver<i64>,
+    every: std::time::Duration,
     retention_secs: u64,
 }
 
@@ -98,6 +102,7 @@ impl DirectBackend {
         })?;
         let scraper = Arc::new(scraper);
         let every = direct.scrape_interval;
+        let (scraped, scrapes) = tokio::sync::watch::channel(0_i64);
         let task = tokio::runtime::Handle::try_current().ok().map(|rt| {
             let scraper = Arc::clone(&scraper);
             rt.spawn(async move {
@@ -108,6 +113,7 @@ impl DirectBackend {
                 loop {
                     ticks.tick().await;
                     scraper.scrape_all(None).await;
+                    scraped.send_replace(now_ms());
                 }
             })
             .abort_handle()
@@ -116,6 +122,8 @@ impl DirectBackend {
             scraper,
             primed: OnceCell::new(),
             task,
+            scrapes,
+            every,
             retention_secs: direct.retention.as_secs().max(60),
         })
     }
@@ -255,6 +263,14 @@ impl QueryBackend for DirectBackend {
 
     fn targets(&self) -> Option<serde_json::Value> {
         Some(self.scraper.status_json())
+    }
+
+    fn live(&self) -> Option<LiveSource> {
+        Some(LiveSource {
+            store: Arc::clone(&self.scraper.store),
+            scrapes: self.scrapes.clone(),
+            every: self.every,
+        })
     }
 }
 
