@@ -284,6 +284,44 @@ async fn channels_that_cannot_stream_are_refused_clearly() {
             "{path:?}"
         );
     }
+    // A query too long to carry in its channel gets a remembered one.
+    let long = format!(
+        "sum by (model_name) ({}{{model_name=~\"{}.*\"}})",
+        names::NUM_REQUESTS_WAITING,
+        (0..12)
+            .map(|i| format!("no-such-model-{i}|"))
+            .collect::<String>()
+    );
+    let out = plugin
+        .query(&ds, vec![live_query(&long, "{{model_name}}")])
+        .await
+        .expect("answered");
+    let channel = channel_of(&out).expect("live frame");
+    assert!(channel.starts_with(&format!("ds/{UID}/h1/")), "{channel}");
+    assert!(channel.len() <= 160, "{channel}");
+    let path = path_of(&channel);
+    let sub = plugin.subscribe(&ds, &path).await.expect("subscribe");
+    assert_eq!(sub.status, subscribe_stream_response::Status::Ok as i32);
+    let mut packets = plugin.run_stream(&ds, &path).await.expect("run stream");
+    let packet = tokio::time::timeout(Duration::from_secs(5), packets.message())
+        .await
+        .expect("a packet within 5 s")
+        .expect("status")
+        .expect("open");
+    assert!(!parse_packet(&packet.data)
+        .expect("a frame")
+        .series
+        .is_empty());
+    drop(packets);
+    let forgotten = plugin
+        .subscribe(&ds, "h1/0123456789abcdef0123456789abcdef")
+        .await
+        .expect("answered");
+    assert_eq!(
+        forgotten.status,
+        subscribe_stream_response::Status::NotFound as i32
+    );
+
     // Channels are read-only.
     let published = plugin
         .publish(&ds, "q1/dXAA", b"{}")

@@ -30,6 +30,8 @@ use tonic::{Request, Response, Status};
 #[derive(Default)]
 pub struct PluginService {
     pub(super) instances: Instances,
+    /// Live channels of queries too long to carry in their path.
+    pub(super) live: Arc<live::Registry>,
 }
 
 /// The datasource uid of a request, as Grafana names it in channels.
@@ -69,6 +71,7 @@ async fn run_query(
     ref_id: String,
     table_queries: usize,
     uid: String,
+    registry: Arc<live::Registry>,
 ) -> pluginv2::DataResponse {
     let instance = match instance {
         Ok(instance) => instance,
@@ -137,7 +140,7 @@ async fn run_query(
     let mut live_notice = None;
     if query.live && errors.is_empty() {
         let direct = ready.settings.mode == Mode::Direct;
-        match live::live_frame(&query, &plan, &answered, &uid, direct) {
+        match live::live_frame(&query, &plan, &answered, &uid, direct, &registry) {
             Ok(frame) => out.push(frame),
             Err(notice) => live_notice = Some(notice),
         }
@@ -210,6 +213,7 @@ impl Data for PluginService {
                     ref_id.clone(),
                     table_queries,
                     uid.clone(),
+                    Arc::clone(&self.live),
                 )
                 .await;
                 responses.insert(ref_id, response);
@@ -226,6 +230,7 @@ impl Data for PluginService {
                     ref_id.clone(),
                     table_queries,
                     uid.clone(),
+                    Arc::clone(&self.live),
                 ));
                 (ref_id, task)
             })

@@ -14,8 +14,11 @@
 //! the one QueryData ran, with `$__` variables already expanded. A path
 //! selects nothing QueryData could not: it is PromQL over the datasource's
 //! own store, never a URL or a target. Grafana caps a channel at 160
-//! characters; a query too long for that keeps its history and gets a
-//! notice instead of a channel.
+//! characters: a query too long for that gets `h1/<128-bit hash>` instead,
+//! remembered by this plugin process when QueryData answers it (bounded,
+//! oldest first out). Such a channel is only known to the process that ran
+//! the query: after a plugin restart, or on another Grafana node, it is
+//! NOT_FOUND until the panel queries again.
 //!
 //! **Lifetime.** Grafana cancels RunStream a few seconds after the last
 //! subscriber leaves; the packet stream is then dropped, and with it all of
@@ -50,8 +53,14 @@ use tonic::{Request, Response, Status};
 /// Grafana Live's limit on a whole channel name (`scope/namespace/path`).
 pub const MAX_CHANNEL_LEN: usize = 160;
 
-/// Version prefix of the path layout.
+/// Version prefix of the self-contained path layout.
 const PATH_PREFIX: &str = "q1/";
+
+/// Prefix of the paths of remembered (too long) queries.
+const HASH_PREFIX: &str = "h1/";
+
+/// How many long queries a plugin process remembers.
+const REMEMBERED: usize = 1024;
 
 /// Frame type of the live frame (dataplane): time plus a column per series.
 const TIMESERIES_WIDE: &str = "timeseries-wide";
@@ -85,6 +94,8 @@ pub enum LiveError {
     Nul,
     #[error("live needs a datasource uid of letters, digits, '-' and '_' (got {0:?})")]
     BadUid(String),
+    #[error("no query of this channel has run in this plugin process (it restarted, or the query ran on another Grafana node): run the query again")]
+    Forgotten,
 }
 
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -154,6 +165,19 @@ impl LiveQuery {
             return Err(LiveError::TooLong { len: channel.len() });
         }
         Ok(channel)
+    }
+
+    /// `h1/` and a 128-bit hash of the query, for queries too long to carry.
+    fn hashed_path(&self) -> String {
+        use std::hash::{Hash, Hasher};
+        let half = |seed: u64| {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            seed.hash(&mut h);
+            self.expr.hash(&mut h);
+            self.legend.hash(&mut h);
+            h.finish()
+        };
+        format!("{HASH_PREFIX}{:016x}{:016x}", half(1), half(2))
     }
 
     /// Reads a channel path back; the PromQL must parse.
@@ -251,6 +275,51 @@ pub fn wide_frame(series: Vec<Series>, legend_format: &str, expr: &str) -> Frame
     }
 }
 
+/// The long queries this process gave channels to, by datasource uid and
+/// path.
+#[derive(Default)]
+pub struct Registry {
+    remembered: std::sync::Mutex<std::collections::VecDeque<(String, String, LiveQuery)>>,
+}
+
+impl Registry {
+    /// The channel of `query` on datasource `uid`: self-contained when it
+    /// fits, else a remembered hash.
+    pub fn channel(&self, uid: &str, query: &LiveQuery) -> Result<String, LiveError> {
+        match query.channel(uid) {
+            Err(LiveError::TooLong { .. }) => {}
+            other => return other,
+        }
+        let path = query.hashed_path();
+        let mut list = self
+            .remembered
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !list.iter().any(|(u, p, _)| u == uid && *p == path) {
+            if list.len() >= REMEMBERED {
+                list.pop_front();
+            }
+            list.push_back((uid.to_string(), path.clone(), query.clone()));
+        }
+        Ok(format!("ds/{uid}/{path}"))
+    }
+
+    /// The query of a channel path of datasource `uid`.
+    pub fn query(&self, uid: &str, path: &str) -> Result<LiveQuery, LiveError> {
+        if !path.starts_with(HASH_PREFIX) {
+            return LiveQuery::from_path(path);
+        }
+        let list = self
+            .remembered
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        list.iter()
+            .find(|(u, p, _)| u == uid && p == path)
+            .map(|(_, _, q)| q.clone())
+            .ok_or(LiveError::Forgotten)
+    }
+}
+
 /// Series of an instant or range result (scalars as one unlabelled series).
 fn series_of(data: ResultData) -> Option<Vec<Series>> {
     match data {
@@ -271,6 +340,7 @@ pub fn live_frame(
     results: &[QueryResult],
     uid: &str,
     direct: bool,
+    registry: &Registry,
 ) -> Result<Frame, String> {
     if !direct {
         return Err(NEEDS_DIRECT.to_string());
@@ -282,7 +352,7 @@ pub fn live_frame(
         expr: plan.expr.clone(),
         legend: query.legend_format.clone(),
     };
-    let channel = live.channel(uid).map_err(|e| e.to_string())?;
+    let channel = registry.channel(uid, &live).map_err(|e| e.to_string())?;
     // The range result is the history; an instant-only query starts from its value.
     let chosen = results
         .iter()
@@ -456,7 +526,11 @@ impl PluginService {
             .backend
             .live()
             .ok_or_else(|| Refusal::Status(Box::new(Status::failed_precondition(NEEDS_DIRECT))))?;
-        let query = LiveQuery::from_path(path).map_err(Refusal::NotFound)?;
+        let uid = ctx
+            .and_then(|c| c.data_source_instance_settings.as_ref())
+            .map(|s| s.uid.as_str())
+            .unwrap_or_default();
+        let query = self.live.query(uid, path).map_err(Refusal::NotFound)?;
         Ok((source, query))
     }
 }
@@ -575,6 +649,30 @@ mod tests {
             q("up", "").channel("a/b"),
             Err(LiveError::BadUid(_))
         ));
+    }
+
+    #[test]
+    fn long_queries_get_a_remembered_channel() {
+        let registry = Registry::default();
+        let long = q(&format!("sum({})", "x".repeat(200)), "{{model_name}}");
+        let channel = registry.channel("u", &long).expect("hashed");
+        assert!(
+            channel.starts_with("ds/u/h1/") && channel.len() == 8 + 32,
+            "{channel}"
+        );
+        let path = channel.trim_start_matches("ds/u/");
+        assert_eq!(registry.query("u", path), Ok(long.clone()));
+        assert_eq!(registry.query("other", path), Err(LiveError::Forgotten));
+        assert_eq!(registry.channel("u", &long), Ok(channel.clone()));
+        for i in 0..REMEMBERED {
+            let other = q(&format!("sum({}{i})", "y".repeat(200)), "");
+            registry.channel("u", &other).expect("hashed");
+        }
+        assert_eq!(registry.query("u", path), Err(LiveError::Forgotten));
+        let short = q("up", "");
+        let channel = registry.channel("u", &short).expect("fits");
+        let path = channel.trim_start_matches("ds/u/");
+        assert_eq!(registry.query("u", path), Ok(short));
     }
 
     #[test]
