@@ -14,6 +14,8 @@ use support::prometheus::Prometheus;
 use support::vllm::Simulator;
 use support::{eventually, now_ms};
 use vllm_grafana::catalog::names;
+use vllm_grafana::dashboard::{self, DatasourceFlavor};
+use vllm_grafana::promql::inspect;
 
 const UID: &str = "vllm-live";
 
@@ -372,5 +374,52 @@ async fn channels_that_cannot_stream_are_refused_clearly() {
         notices.contains("live needs a direct-mode datasource"),
         "{notices}"
     );
+    plugin.stop().await.expect("clean stop");
+}
+
+/// Dashboard variables as Grafana interpolates them with "All" selected.
+fn all_selected(name: &str) -> Option<String> {
+    (!name.starts_with("__")).then(|| ".*".to_string())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_dashboards_live_row_streams() {
+    let board = dashboard::overview(DatasourceFlavor::Plugin);
+    let live: Vec<(String, String)> = dashboard::panels(&board)
+        .flat_map(|p| p.targets.iter())
+        .filter(|t| t.live)
+        .map(|t| {
+            (
+                inspect::interpolate(&t.expr, all_selected),
+                t.legend_format.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(live.len(), 5, "{live:?}");
+    let sim = Simulator::start(1, 1).await.expect("simulator");
+    let plugin = Plugin::start().await.expect("plugin starts");
+    let ds = direct(&sim.addr.to_string());
+    for (expr, legend) in &live {
+        let out = plugin
+            .query(&ds, vec![live_query(expr, legend)])
+            .await
+            .expect("answered");
+        let channel = channel_of(&out).unwrap_or_else(|e| panic!("{expr}: {e}"));
+        let path = path_of(&channel);
+        let sub = plugin.subscribe(&ds, &path).await.expect("subscribe");
+        assert_eq!(
+            sub.status,
+            subscribe_stream_response::Status::Ok as i32,
+            "{expr}"
+        );
+        let mut packets = plugin.run_stream(&ds, &path).await.expect("run stream");
+        let next = tokio::time::timeout(Duration::from_secs(5), packets.message()).await;
+        let Ok(next) = next else {
+            panic!("no packet within 5 s for {expr}");
+        };
+        let packet = next.expect("status").expect("open");
+        let p = parse_packet(&packet.data).expect("a frame");
+        assert_eq!(p.series.len(), 1, "{expr}: one aggregated series");
+    }
     plugin.stop().await.expect("clean stop");
 }
