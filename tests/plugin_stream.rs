@@ -79,6 +79,9 @@ fn parse_packet(data: &[u8]) -> Result<Packet, String> {
     if fields.len() != values.len() || fields.len() < 2 {
         return Err(format!("fields and values disagree: {v}"));
     }
+    if !v["schema"]["meta"].is_null() {
+        return Err(format!("packets leave the history's meta alone: {v}"));
+    }
     if fields[0]["type"] != "time" {
         return Err(format!("the first field is not time: {v}"));
     }

@@ -365,7 +365,6 @@ pub fn live_frame(
         return Err("live cannot follow a string result".to_string());
     };
     let mut frame = wide_frame(series, &live.legend, &live.expr);
-    frame.name = query.ref_id.clone();
     frame.meta.channel = Some(channel);
     frame.meta.executed_query_string = Some(plan.executed.clone());
     frame.meta.custom = Some(serde_json::json!({ "resultType": result.data.type_name() }));
@@ -415,7 +414,10 @@ fn packet(source: &LiveSource, query: &LiveQuery, t_ms: i64) -> Option<Vec<u8>> 
     if series.is_empty() {
         return None;
     }
-    let frame = wide_frame(series, &query.legend, &query.expr);
+    let mut frame = wide_frame(series, &query.legend, &query.expr);
+    // Without meta, Grafana keeps the history's (type, channel, executed
+    // query) for the streamed frame.
+    frame.meta = Meta::default();
     match frame_json::encode(&frame, "") {
         Ok(bytes) => Some(bytes),
         Err(e) => {
