@@ -264,8 +264,23 @@ async fn a_settings_change_ends_the_stream_for_grafana_to_rerun() {
         .expect("status")
         .expect("open");
     parse_packet(&packet.data).expect("a frame");
-    drop(again);
-    plugin.stop().await.expect("clean stop");
+
+    // Grafana stops the plugin while the stream runs: it ends the stream
+    // and exits within go-plugin's two seconds.
+    let stopping = Instant::now();
+    plugin.stop().await.expect("clean stop with a stream open");
+    assert!(stopping.elapsed() < Duration::from_secs(2));
+    let end = tokio::time::timeout(Duration::from_secs(2), async {
+        loop {
+            match again.message().await {
+                Ok(Some(_)) => continue,
+                other => return other,
+            }
+        }
+    })
+    .await
+    .expect("the stream ended");
+    assert!(end.is_err() || matches!(end, Ok(None)), "{end:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -125,7 +125,7 @@ async fn serve() -> Result<(), ServeError> {
         .add_service(DataServer::from_arc(Arc::clone(&service)))
         .add_service(DiagnosticsServer::from_arc(Arc::clone(&service)))
         .add_service(ResourceServer::from_arc(Arc::clone(&service)))
-        .add_service(StreamServer::from_arc(service))
+        .add_service(StreamServer::from_arc(Arc::clone(&service)))
         .add_service(ControllerServer::new(Arc::clone(&shutdown)))
         .serve_with_incoming_shutdown(incoming, async {
             let _ = drain_rx.await;
@@ -139,6 +139,8 @@ async fn serve() -> Result<(), ServeError> {
     tracing::info!(address = %addr, version = env!("CARGO_PKG_VERSION"), "plugin serving");
 
     stop_requested(shutdown, terminate, interrupt).await;
+    // Live streams never finish on their own: end them so draining does.
+    service.stop_streams();
     let _ = drain_tx.send(());
     match tokio::time::timeout(DRAIN, server).await {
         Ok(Ok(Ok(()))) => Ok(()),

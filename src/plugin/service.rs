@@ -32,6 +32,16 @@ pub struct PluginService {
     pub(super) instances: Instances,
     /// Live channels of queries too long to carry in their path.
     pub(super) live: Arc<live::Registry>,
+    /// Set when the plugin is asked to stop: live streams end at once
+    /// instead of holding the shutdown until its drain timeout.
+    pub(super) stopping: tokio::sync::watch::Sender<bool>,
+}
+
+impl PluginService {
+    /// Ends every live stream (the plugin is stopping).
+    pub fn stop_streams(&self) {
+        self.stopping.send_replace(true);
+    }
 }
 
 /// The datasource uid of a request, as Grafana names it in channels.

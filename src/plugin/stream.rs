@@ -32,7 +32,9 @@
 //!   with UNAVAILABLE, and Grafana re-runs it on the new settings;
 //! * a stream that cannot run any more (the datasource is no longer in direct
 //!   mode, its settings are invalid, the path is bad) ends with OK, which
-//!   stops it instead of retrying forever.
+//!   stops it instead of retrying forever;
+//! * the plugin stopping ends every stream with UNAVAILABLE (so the gRPC
+//!   server can drain, and Grafana re-runs the streams on the next process).
 
 use super::backend::{Labels, LiveSource, Point, QueryResult, ResultData, Series};
 use super::frame_json;
@@ -432,13 +434,20 @@ struct Running {
     path: String,
     query: LiveQuery,
     source: LiveSource,
+    /// Turns true when the plugin stops.
+    stopping: tokio::sync::watch::Receiver<bool>,
     last_ms: i64,
     packets: u64,
     ended: Option<&'static str>,
 }
 
 impl Running {
-    fn new(path: String, query: LiveQuery, mut source: LiveSource) -> Running {
+    fn new(
+        path: String,
+        query: LiveQuery,
+        mut source: LiveSource,
+        stopping: tokio::sync::watch::Receiver<bool>,
+    ) -> Running {
         // Only rounds that end from now on.
         let last_ms = *source.scrapes.borrow_and_update();
         let active = ACTIVE.fetch_add(1, Ordering::SeqCst) + 1;
@@ -447,6 +456,7 @@ impl Running {
             path,
             query,
             source,
+            stopping,
             last_ms,
             packets: 0,
             ended: None,
@@ -460,7 +470,16 @@ impl Running {
         }
         // Each turn waits for a scrape round: bounded by the stream's life.
         loop {
-            if self.source.scrapes.changed().await.is_err() {
+            let scraped = tokio::select! {
+                scraped = self.source.scrapes.changed() => scraped.is_ok(),
+                _ = self.stopping.wait_for(|stop| *stop) => {
+                    // An error, so Grafana runs the stream again (on the
+                    // plugin process it starts next).
+                    self.ended = Some("the plugin is stopping");
+                    return Some(Err(Status::unavailable("the plugin is stopping")));
+                }
+            };
+            if !scraped {
                 self.ended = Some("the datasource settings changed");
                 return Some(Err(Status::unavailable(
                     "the datasource settings changed: Grafana restarts the stream with the new settings",
@@ -570,7 +589,7 @@ impl stream_server::Stream for PluginService {
         let req = request.into_inner();
         match self.live_target(req.plugin_context.as_ref(), &req.path) {
             Ok((source, query)) => {
-                let running = Running::new(req.path, query, source);
+                let running = Running::new(req.path, query, source, self.stopping.subscribe());
                 let packets = stream::unfold(running, |mut running| async move {
                     running.next().await.map(|item| (item, running))
                 });
