@@ -144,6 +144,7 @@ async fn live_query_streams_every_scrape_and_stops_when_unsubscribed() {
     let started = Instant::now();
     let window = Duration::from_secs(6);
     let mut arrivals: Vec<Duration> = Vec::new();
+    let mut stamps: Vec<i64> = Vec::new();
     let mut last_t = i64::MIN;
     loop {
         let left = window.saturating_sub(started.elapsed());
@@ -164,6 +165,7 @@ async fn live_query_streams_every_scrape_and_stops_when_unsubscribed() {
             p.times[0]
         );
         last_t = p.times[0];
+        stamps.push(last_t);
         assert!((p.times[0] - now_ms()).abs() < 10_000, "a current time");
         assert_eq!(p.series.len(), sim.models.len());
         for (labels, values) in &p.series {
@@ -175,15 +177,17 @@ async fn live_query_streams_every_scrape_and_stops_when_unsubscribed() {
         .windows(2)
         .map(|w| (w[1] - w[0]).as_millis())
         .collect();
-    eprintln!("packets at {arrivals:?}, gaps {gaps:?} ms");
+    let stamp_gaps: Vec<i64> = stamps.windows(2).map(|w| w[1] - w[0]).collect();
+    eprintln!("packets at {arrivals:?}, gaps {gaps:?} ms, timestamp gaps {stamp_gaps:?} ms");
+    // Loose bounds for a loaded machine: scrape rounds start 1 s apart.
     assert!(arrivals.len() >= 3, "too few packets: {arrivals:?}");
     assert!(
         arrivals.len() <= 7,
         "more than one per scrape: {arrivals:?}"
     );
     assert!(
-        gaps.iter().all(|g| *g >= 500),
-        "two packets in one scrape: {gaps:?}"
+        stamp_gaps.iter().all(|g| *g >= 250),
+        "two packets in one scrape: {stamp_gaps:?}"
     );
     assert_eq!(count(&plugin, "live stream started"), 1);
 
