@@ -74,15 +74,29 @@ fn query_string_frame(plan: &Plan, ref_id: &str) -> Vec<Vec<u8>> {
     arrow::encode(&frame, ref_id).into_iter().collect()
 }
 
+/// What the queries of one QueryData request share.
+#[derive(Clone)]
+struct RequestContext {
+    instance: Result<Arc<Instance>, NoDatasource>,
+    /// How many of the request's queries are tables (names value columns).
+    table_queries: usize,
+    /// The datasource uid, for live channels.
+    uid: String,
+    live: Arc<live::Registry>,
+}
+
 /// Runs one query to its `DataResponse`; never fails the others.
 async fn run_query(
-    instance: Result<Arc<Instance>, NoDatasource>,
+    request: RequestContext,
     parsed: Result<PromQuery, QueryError>,
     ref_id: String,
-    table_queries: usize,
-    uid: String,
-    registry: Arc<live::Registry>,
 ) -> pluginv2::DataResponse {
+    let RequestContext {
+        instance,
+        table_queries,
+        uid,
+        live: registry,
+    } = request;
     let instance = match instance {
         Ok(instance) => instance,
         Err(e) => return error_response(400, e.to_string(), Vec::new()),
@@ -201,8 +215,6 @@ impl Data for PluginService {
         request: Request<pluginv2::QueryDataRequest>,
     ) -> Result<Response<pluginv2::QueryDataResponse>, Status> {
         let req = request.into_inner();
-        let instance = self.instances.get(req.plugin_context.as_ref());
-        let uid = datasource_uid(req.plugin_context.as_ref());
         let parsed: Vec<(String, Result<PromQuery, QueryError>)> = req
             .queries
             .iter()
@@ -212,20 +224,18 @@ impl Data for PluginService {
             .iter()
             .filter(|(_, q)| matches!(q, Ok(q) if q.format == Format::Table))
             .count();
+        let shared = RequestContext {
+            instance: self.instances.get(req.plugin_context.as_ref()),
+            table_queries,
+            uid: datasource_uid(req.plugin_context.as_ref()),
+            live: Arc::clone(&self.live),
+        };
         // A lone query (a panel with one query, an alert rule) runs right
         // here: no task hand-off on the latency path.
         if parsed.len() == 1 {
             let mut responses = HashMap::with_capacity(1);
             for (ref_id, parsed) in parsed {
-                let response = run_query(
-                    instance.clone(),
-                    parsed,
-                    ref_id.clone(),
-                    table_queries,
-                    uid.clone(),
-                    Arc::clone(&self.live),
-                )
-                .await;
+                let response = run_query(shared.clone(), parsed, ref_id.clone()).await;
                 responses.insert(ref_id, response);
             }
             return Ok(Response::new(pluginv2::QueryDataResponse { responses }));
@@ -234,14 +244,7 @@ impl Data for PluginService {
         let tasks: Vec<(String, tokio::task::JoinHandle<pluginv2::DataResponse>)> = parsed
             .into_iter()
             .map(|(ref_id, parsed)| {
-                let task = tokio::spawn(run_query(
-                    instance.clone(),
-                    parsed,
-                    ref_id.clone(),
-                    table_queries,
-                    uid.clone(),
-                    Arc::clone(&self.live),
-                ));
+                let task = tokio::spawn(run_query(shared.clone(), parsed, ref_id.clone()));
                 (ref_id, task)
             })
             .collect();
