@@ -697,6 +697,59 @@ mod tests {
     }
 
     #[test]
+    fn live_frames_carry_the_channel_or_say_why_not() {
+        let query = |format: Format| PromQuery {
+            ref_id: "A".into(),
+            expr: "sum(x)".into(),
+            legend_format: "total".into(),
+            instant: false,
+            range: true,
+            format,
+            min_step: String::new(),
+            interval_factor: 0,
+            utc_offset_sec: 0,
+            interval_ms: 1000,
+            max_data_points: 100,
+            from_ms: 0,
+            to_ms: 10_000,
+            live: true,
+        };
+        let plan = Plan {
+            expr: "sum(x)".into(),
+            step: std::time::Duration::from_secs(1),
+            start_ns: 0,
+            end_ns: 0,
+            time_ns: 0,
+            executed: "Expr: sum(x)\nStep: 1s".into(),
+        };
+        let results = vec![QueryResult {
+            data: ResultData::Matrix(vec![Series {
+                labels: Labels::new(),
+                points: vec![Point { t_ms: 1000, v: 2.0 }],
+            }]),
+            warnings: vec!["careful".into()],
+            infos: vec![],
+        }];
+        let registry = Registry::default();
+        let ts = query(Format::TimeSeries);
+        let frame = live_frame(&ts, &plan, &results, "u", true, &registry).expect("live");
+        let channel = frame.meta.channel.clone().expect("channel");
+        assert_eq!(
+            registry.query("u", channel.trim_start_matches("ds/u/")),
+            Ok(q("sum(x)", "total"))
+        );
+        assert_eq!(frame.meta.kind, Some(TIMESERIES_WIDE));
+        assert_eq!(frame.meta.notices[0].text, "careful");
+        assert_eq!(frame.fields[1].name, "total");
+        assert_eq!(
+            live_frame(&ts, &plan, &results, "u", false, &registry),
+            Err(NEEDS_DIRECT.to_string())
+        );
+        let table = live_frame(&query(Format::Table), &plan, &results, "u", true, &registry);
+        assert!(table.is_err_and(|e| e.contains("time series")));
+    }
+
+    #[test]
     fn bad_paths_are_named() {
         assert_eq!(
             LiveQuery::from_path("http://x/metrics"),
