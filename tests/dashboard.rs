@@ -104,6 +104,19 @@ mod schema {
             .collect()
     }
 
+    /// A target as Grafana's Prometheus query model: the plugin's query
+    /// model is that one plus `live` (streaming), which only targets of the
+    /// plugin may carry.
+    fn prometheus_part(target: &Value) -> Value {
+        let mut t = target.clone();
+        if t["datasource"]["type"] == dashboard::PLUGIN_ID {
+            if let Some(obj) = t.as_object_mut() {
+                obj.remove("live");
+            }
+        }
+        t
+    }
+
     /// Every schema error of a dashboard: the whole document, then each
     /// panel's options and custom field config against its plugin's schema,
     /// and each target against the Prometheus query model.
@@ -133,7 +146,14 @@ mod schema {
                 _ => {}
             }
             for t in p["targets"].as_array().into_iter().flatten() {
-                out.extend(errors(&query, t, &format!("{title}: target")));
+                out.extend(errors(
+                    &query,
+                    &prometheus_part(t),
+                    &format!("{title}: target"),
+                ));
+                if !matches!(t.get("live"), None | Some(Value::Bool(_))) {
+                    out.push(format!("{title}: target: live must be true or false"));
+                }
             }
         }
         out
@@ -161,7 +181,7 @@ fn first_panel_mut(d: &mut Value) -> &mut Value {
 fn schema_validation_reports_injected_mistakes() {
     let (_, _, _, json) = &generated()[0];
     type Mistake = (&'static str, fn(&mut Value));
-    let mistakes: [Mistake; 5] = [
+    let mistakes: [Mistake; 6] = [
         ("too wide", |p| p["gridPos"]["w"] = 25.into()),
         ("threshold without colour", |p| {
             if let Some(step) =
@@ -178,6 +198,10 @@ fn schema_validation_reports_injected_mistakes() {
         }),
         ("string datasource", |p| {
             p["datasource"] = "${datasource}".into()
+        }),
+        // generated()[0] is the Prometheus flavour, which cannot stream.
+        ("live on a Prometheus target", |p| {
+            p["targets"][0]["live"] = true.into()
         }),
     ];
     for (what, inject) in mistakes {

@@ -54,6 +54,7 @@ pub(super) struct PanelSpec {
     columns: Vec<Column>,
     sort_by: Option<(&'static str, bool)>,
     conditional: Option<&'static str>,
+    live: bool,
 }
 
 /// A table column fed by one instant query.
@@ -85,6 +86,7 @@ impl PanelSpec {
             columns: Vec::new(),
             sort_by: None,
             conditional: None,
+            live: false,
         }
     }
 
@@ -182,6 +184,13 @@ impl PanelSpec {
     }
 
     /// Only deployments with `condition` have data for this panel.
+    /// Streams its queries at every scrape (Grafana Live; the plugin's
+    /// direct mode only).
+    pub fn live(mut self) -> PanelSpec {
+        self.live = true;
+        self
+    }
+
     pub fn conditional(mut self, condition: &'static str) -> PanelSpec {
         self.conditional = Some(condition);
         self
@@ -264,6 +273,7 @@ impl PanelSpec {
                 instant: q.instant,
                 format: q.format,
                 interval: None,
+                live: self.live,
             })
             .collect();
         Panel {

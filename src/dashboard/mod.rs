@@ -149,12 +149,37 @@ mod tests {
     use super::*;
 
     #[test]
-    fn flavours_parse_and_differ_only_in_datasource() {
+    fn flavours_parse_and_differ_only_in_datasource_and_the_live_row() {
         assert_eq!("Plugin".parse(), Ok(DatasourceFlavor::Plugin));
         assert!("grafana".parse::<DatasourceFlavor>().is_err());
         let prom = overview(DatasourceFlavor::Prometheus);
         let plugin = overview(DatasourceFlavor::Plugin);
-        assert_eq!(panels_queries(&prom), panels_queries(&plugin));
+        let live_panels = |d: &Dashboard| -> Vec<String> {
+            panels(d)
+                .filter(|p| p.targets.iter().any(|t| t.live))
+                .map(|p| p.title.clone())
+                .collect()
+        };
+        assert_eq!(
+            live_panels(&plugin),
+            ["Queue (live)", "KV cache (live)", "Tokens/s (live)"]
+        );
+        assert!(live_panels(&prom).is_empty(), "Prometheus cannot stream");
+        let live_row = plugin
+            .panels
+            .iter()
+            .any(|item| matches!(item, PanelItem::Row(r) if r.title == "Live" && !r.collapsed));
+        assert!(live_row, "the plugin flavour has an open Live row");
+        let not_live: Vec<PanelQuery> = panels_queries(&plugin)
+            .into_iter()
+            .filter(|q| !q.panel_title.ends_with("(live)"))
+            .collect();
+        assert_eq!(panels_queries(&prom), not_live);
+        let rendered = render(&prom);
+        assert!(
+            !rendered.contains("\"live\""),
+            "no live flag in the Prometheus flavour"
+        );
         assert_ne!(prom.uid, plugin.uid);
         let p = panels(&plugin).next().expect("panels");
         assert_eq!(p.datasource.kind, PLUGIN_ID);

@@ -200,6 +200,10 @@ pub struct Target {
     pub format: QueryFormat,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub interval: Option<String>,
+    /// Streamed at every scrape (the plugin's direct mode, Grafana Live);
+    /// written only when set.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub live: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

@@ -15,7 +15,11 @@ export interface VllmQuery extends DataQuery {
   format?: QueryFormat;
   /** Minimum step, e.g. "30s" or "$__interval". */
   interval?: string;
-  /** Streaming (reserved; not used yet). */
+  /**
+   * Follow the series live (Grafana Live): in direct mode the panel gets a
+   * new point at every scrape, without refreshing. Prometheus mode answers
+   * the query normally with a notice.
+   */
   live?: boolean;
 }
 

@@ -149,6 +149,16 @@ impl BackendError {
     }
 }
 
+/// What a live stream follows: the store a backend scrapes into and a
+/// signal after each scrape of a target (its end, Unix ms). The
+/// signal closes when the backend is dropped (its settings changed).
+#[derive(Clone)]
+pub struct LiveSource {
+    pub store: std::sync::Arc<crate::store::Store>,
+    pub scrapes: tokio::sync::watch::Receiver<i64>,
+    pub every: Duration,
+}
+
 /// Where a datasource's data comes from.
 #[tonic::async_trait]
 pub trait QueryBackend: Send + Sync + 'static {
@@ -168,6 +178,11 @@ pub trait QueryBackend: Send + Sync + 'static {
     /// Scrape targets and their state, for backends that scrape (the
     /// `targets` resource); `None` otherwise.
     fn targets(&self) -> Option<serde_json::Value> {
+        None
+    }
+    /// The scrape-by-scrape feed for Grafana Live, for backends that scrape
+    /// themselves; `None` otherwise.
+    fn live(&self) -> Option<LiveSource> {
         None
     }
 }

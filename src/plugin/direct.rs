@@ -7,8 +7,8 @@
 //! backend, which stops them.
 
 use super::backend::{
-    BackendError, HealthReport, InstantRequest, Labels, Point, QueryBackend, QueryResult,
-    RangeRequest, ResultData, Series, SeriesFilter,
+    BackendError, HealthReport, InstantRequest, Labels, LiveSource, Point, QueryBackend,
+    QueryResult, RangeRequest, ResultData, Series, SeriesFilter,
 };
 use super::scraper::{Outcome, Scraper};
 use super::settings::{Settings, SettingsError};
@@ -28,6 +28,10 @@ pub struct DirectBackend {
     primed: OnceCell<()>,
     /// The scrape loop, stopped on drop.
     task: Option<tokio::task::AbortHandle>,
+    /// The end of the last scrape of any target (Unix ms); its sender lives
+    /// in the scrape loop, so live streams see it close when the loop stops.
+    scrapes: tokio::sync::watch::Receiver<i64>,
+    every: std::time::Duration,
     retention_secs: u64,
 }
 
@@ -99,11 +103,14 @@ impl DirectBackend {
         })?;
         let scraper = Arc::new(scraper);
         let every = direct.scrape_interval;
+        let (scraped, scrapes) = tokio::sync::watch::channel(0_i64);
         let task = tokio::runtime::Handle::try_current().ok().map(|rt| {
             let scraper = Arc::clone(&scraper);
             rt.spawn(async move {
                 // One loop per target, as in Prometheus: a target that takes
-                // its whole timeout does not delay the others' scrapes.
+                // its whole timeout does not delay the others' scrapes. Each
+                // scrape tells live streams (which coalesce the targets of a tick).
+                let scraped = &scraped;
                 let loops = scraper.targets.iter().map(|target| {
                     let scraper = &scraper;
                     async move {
@@ -114,6 +121,7 @@ impl DirectBackend {
                         loop {
                             ticks.tick().await;
                             let _ = scraper.scrape(target, None).await;
+                            scraped.send_replace(now_ms());
                         }
                     }
                 });
@@ -125,6 +133,8 @@ impl DirectBackend {
             scraper,
             primed: OnceCell::new(),
             task,
+            scrapes,
+            every,
             retention_secs: direct.retention.as_secs().max(60),
         })
     }
@@ -264,6 +274,14 @@ impl QueryBackend for DirectBackend {
 
     fn targets(&self) -> Option<serde_json::Value> {
         Some(self.scraper.status_json())
+    }
+
+    fn live(&self) -> Option<LiveSource> {
+        Some(LiveSource {
+            store: Arc::clone(&self.scraper.store),
+            scrapes: self.scrapes.clone(),
+            every: self.every,
+        })
     }
 }
 

@@ -53,6 +53,10 @@ pub struct Meta {
     pub custom: Option<serde_json::Value>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notices: Vec<Notice>,
+    /// The Grafana Live channel that continues this frame (`ds/<uid>/<path>`):
+    /// Grafana subscribes to it and appends each packet to the frame.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
 }
 
 impl Meta {
@@ -408,6 +412,7 @@ mod tests {
             max_data_points: 100,
             from_ms: 0,
             to_ms: 10_000,
+            live: false,
         }
     }
 

@@ -7,12 +7,14 @@
 //! model, validated per query) → `interval` (step, `$__` variables) →
 //! backend (`prometheus`, or `direct` with `scraper`, `store` and `eval`) → `frames` →
 //! `arrow` (IPC bytes in the `DataResponse`). `health` and `resources`
-//! answer CheckHealth and CallResource.
+//! answer CheckHealth and CallResource; `stream` runs Grafana Live channels
+//! (`frame_json` writes their packets).
 
 mod arrow;
 mod backend;
 mod controller;
 mod direct;
+mod frame_json;
 mod frames;
 pub mod handshake;
 mod health;
@@ -25,6 +27,7 @@ mod resources;
 mod scraper;
 mod service;
 mod settings;
+mod stream;
 
 pub use backend::{
     BackendError, HealthReport, InstantRequest, Labels, Point, QueryBackend, QueryResult,
@@ -37,7 +40,8 @@ pub use settings::{
 
 use controller::ControllerServer;
 use grafana_plugin_sdk::pluginv2::{
-    data_server::DataServer, diagnostics_server::DiagnosticsServer, resource_server::ResourceServer,
+    data_server::DataServer, diagnostics_server::DiagnosticsServer,
+    resource_server::ResourceServer, stream_server::StreamServer,
 };
 use service::PluginService;
 use std::process::ExitCode;
@@ -112,6 +116,7 @@ async fn serve() -> Result<(), ServeError> {
         .set_serving::<DiagnosticsServer<PluginService>>()
         .await;
     health.set_serving::<ResourceServer<PluginService>>().await;
+    health.set_serving::<StreamServer<PluginService>>().await;
 
     let shutdown = Arc::new(Notify::new());
     let (drain_tx, drain_rx) = tokio::sync::oneshot::channel::<()>();
@@ -119,7 +124,8 @@ async fn serve() -> Result<(), ServeError> {
         .add_service(health_service)
         .add_service(DataServer::from_arc(Arc::clone(&service)))
         .add_service(DiagnosticsServer::from_arc(Arc::clone(&service)))
-        .add_service(ResourceServer::from_arc(service))
+        .add_service(ResourceServer::from_arc(Arc::clone(&service)))
+        .add_service(StreamServer::from_arc(Arc::clone(&service)))
         .add_service(ControllerServer::new(Arc::clone(&shutdown)))
         .serve_with_incoming_shutdown(incoming, async {
             let _ = drain_rx.await;
@@ -133,6 +139,8 @@ async fn serve() -> Result<(), ServeError> {
     tracing::info!(address = %addr, version = env!("CARGO_PKG_VERSION"), "plugin serving");
 
     stop_requested(shutdown, terminate, interrupt).await;
+    // Live streams never finish on their own: end them so draining does.
+    service.stop_streams();
     let _ = drain_tx.send(());
     match tokio::time::timeout(DRAIN, server).await {
         Ok(Ok(Ok(()))) => Ok(()),

@@ -39,6 +39,9 @@ pub struct PromQuery {
     pub max_data_points: i64,
     pub from_ms: i64,
     pub to_ms: i64,
+    /// Follow the series live (Grafana Live, direct mode only): the answer
+    /// carries a channel that streams each scrape's values.
+    pub live: bool,
 }
 
 /// Why a query cannot run. Shown to the user under the query.
@@ -178,6 +181,7 @@ pub fn parse(q: &pluginv2::DataQuery) -> Result<PromQuery, QueryError> {
         max_data_points: q.max_data_points,
         from_ms: time_range.from_epoch_ms,
         to_ms: time_range.to_epoch_ms,
+        live: f.boolean("live")?,
     })
 }
 
@@ -247,6 +251,10 @@ mod tests {
         assert!(q.instant && !q.range);
         assert_eq!(q.min_step, "30s");
         assert_eq!(q.legend_format, "{{instance}}");
+        assert!(!q.live);
+        let live = parse_json(json!({"expr": "up", "live": true})).expect("valid");
+        assert!(live.live);
+        assert!(parse_json(json!({"expr": "up", "live": "on"})).is_err());
         let old = parse_json(json!({"expr": "up"})).expect("valid");
         assert!(old.range && !old.instant && old.format == Format::TimeSeries);
     }

@@ -1,5 +1,5 @@
 //! The `pluginv2` gRPC services Grafana calls: QueryData, CheckHealth,
-//! CallResource.
+//! CallResource (the Stream service is in `stream`).
 //!
 //! Implemented on the SDK's generated types rather than its high-level
 //! traits, which fail every query of a request when one query's JSON does
@@ -13,6 +13,8 @@ use super::frames::{self, Frame, Meta};
 use super::instance::{Instance, Instances, NoDatasource};
 use super::query::{self, Format, Plan, PromQuery, QueryError};
 use super::resources;
+use super::settings::Mode;
+use super::stream as live;
 use futures_util::stream;
 use grafana_plugin_sdk::pluginv2::{
     self, check_health_response::HealthStatus, data_server::Data, diagnostics_server::Diagnostics,
@@ -24,10 +26,29 @@ use std::sync::Arc;
 use std::time::Instant;
 use tonic::{Request, Response, Status};
 
-/// The plugin's gRPC face: one per process, shared by the three services.
+/// The plugin's gRPC face: one per process, shared by the four services.
 #[derive(Default)]
 pub struct PluginService {
-    instances: Instances,
+    pub(super) instances: Instances,
+    /// Live channels of queries too long to carry in their path.
+    pub(super) live: Arc<live::Registry>,
+    /// Set when the plugin is asked to stop: live streams end at once
+    /// instead of holding the shutdown until its drain timeout.
+    pub(super) stopping: tokio::sync::watch::Sender<bool>,
+}
+
+impl PluginService {
+    /// Ends every live stream (the plugin is stopping).
+    pub fn stop_streams(&self) {
+        self.stopping.send_replace(true);
+    }
+}
+
+/// The datasource uid of a request, as Grafana names it in channels.
+fn datasource_uid(ctx: Option<&pluginv2::PluginContext>) -> String {
+    ctx.and_then(|c| c.data_source_instance_settings.as_ref())
+        .map(|s| s.uid.clone())
+        .unwrap_or_default()
 }
 
 fn error_response(status: u16, message: String, frames: Vec<Vec<u8>>) -> pluginv2::DataResponse {
@@ -53,13 +74,29 @@ fn query_string_frame(plan: &Plan, ref_id: &str) -> Vec<Vec<u8>> {
     arrow::encode(&frame, ref_id).into_iter().collect()
 }
 
+/// What the queries of one QueryData request share.
+#[derive(Clone)]
+struct RequestContext {
+    instance: Result<Arc<Instance>, NoDatasource>,
+    /// How many of the request's queries are tables (names value columns).
+    table_queries: usize,
+    /// The datasource uid, for live channels.
+    uid: String,
+    live: Arc<live::Registry>,
+}
+
 /// Runs one query to its `DataResponse`; never fails the others.
 async fn run_query(
-    instance: Result<Arc<Instance>, NoDatasource>,
+    request: RequestContext,
     parsed: Result<PromQuery, QueryError>,
     ref_id: String,
-    table_queries: usize,
 ) -> pluginv2::DataResponse {
+    let RequestContext {
+        instance,
+        table_queries,
+        uid,
+        live: registry,
+    } = request;
     let instance = match instance {
         Ok(instance) => instance,
         Err(e) => return error_response(400, e.to_string(), Vec::new()),
@@ -115,10 +152,32 @@ async fn run_query(
     let value_name = frames::table_value_name(&ref_id, table_queries);
     let mut out: Vec<Frame> = Vec::new();
     let mut errors: Vec<BackendError> = Vec::new();
+    let mut answered: Vec<QueryResult> = Vec::new();
     for result in results {
         match result {
-            Ok(result) => out.extend(frames::build(&query, &plan, result, &value_name)),
+            Ok(result) => answered.push(result),
             Err(e) => errors.push(e),
+        }
+    }
+    // Live: the history as one frame carrying its channel; when the query
+    // cannot stream, the ordinary frames with a notice saying why.
+    let mut live_notice = None;
+    if query.live && errors.is_empty() {
+        let direct = ready.settings.mode == Mode::Direct;
+        match live::live_frame(&query, &plan, &answered, &uid, direct, &registry) {
+            Ok(frame) => out.push(frame),
+            Err(notice) => live_notice = Some(notice),
+        }
+    }
+    if out.is_empty() {
+        for result in answered {
+            out.extend(frames::build(&query, &plan, result, &value_name));
+        }
+        if let (Some(text), Some(first)) = (live_notice, out.first_mut()) {
+            first.meta.notices.push(frames::Notice {
+                severity: "info",
+                text,
+            });
         }
     }
     if let Some(first) = errors.first() {
@@ -156,7 +215,6 @@ impl Data for PluginService {
         request: Request<pluginv2::QueryDataRequest>,
     ) -> Result<Response<pluginv2::QueryDataResponse>, Status> {
         let req = request.into_inner();
-        let instance = self.instances.get(req.plugin_context.as_ref());
         let parsed: Vec<(String, Result<PromQuery, QueryError>)> = req
             .queries
             .iter()
@@ -166,13 +224,18 @@ impl Data for PluginService {
             .iter()
             .filter(|(_, q)| matches!(q, Ok(q) if q.format == Format::Table))
             .count();
+        let shared = RequestContext {
+            instance: self.instances.get(req.plugin_context.as_ref()),
+            table_queries,
+            uid: datasource_uid(req.plugin_context.as_ref()),
+            live: Arc::clone(&self.live),
+        };
         // A lone query (a panel with one query, an alert rule) runs right
         // here: no task hand-off on the latency path.
         if parsed.len() == 1 {
             let mut responses = HashMap::with_capacity(1);
             for (ref_id, parsed) in parsed {
-                let response =
-                    run_query(instance.clone(), parsed, ref_id.clone(), table_queries).await;
+                let response = run_query(shared.clone(), parsed, ref_id.clone()).await;
                 responses.insert(ref_id, response);
             }
             return Ok(Response::new(pluginv2::QueryDataResponse { responses }));
@@ -181,12 +244,7 @@ impl Data for PluginService {
         let tasks: Vec<(String, tokio::task::JoinHandle<pluginv2::DataResponse>)> = parsed
             .into_iter()
             .map(|(ref_id, parsed)| {
-                let task = tokio::spawn(run_query(
-                    instance.clone(),
-                    parsed,
-                    ref_id.clone(),
-                    table_queries,
-                ));
+                let task = tokio::spawn(run_query(shared.clone(), parsed, ref_id.clone()));
                 (ref_id, task)
             })
             .collect();

@@ -6,7 +6,7 @@
 
 use grafana_plugin_sdk::pluginv2::{
     self, data_client::DataClient, diagnostics_client::DiagnosticsClient,
-    resource_client::ResourceClient,
+    resource_client::ResourceClient, stream_client::StreamClient,
 };
 use serde_json::Value;
 use std::collections::HashMap;
@@ -335,6 +335,57 @@ impl Plugin {
             )
         })?;
         Ok((code, json))
+    }
+
+    /// Grafana Live's SubscribeStream for `path` (the channel without
+    /// `ds/<uid>/`), as Grafana calls it when a browser subscribes.
+    pub async fn subscribe(
+        &self,
+        ds: &Datasource,
+        path: &str,
+    ) -> Result<pluginv2::SubscribeStreamResponse, tonic::Status> {
+        StreamClient::new(self.channel())
+            .subscribe_stream(pluginv2::SubscribeStreamRequest {
+                plugin_context: Some(ds.context()),
+                path: path.to_string(),
+                data: Default::default(),
+            })
+            .await
+            .map(tonic::Response::into_inner)
+    }
+
+    /// Grafana Live's RunStream for `path`: the packet stream. Dropping it
+    /// cancels the call, as Grafana does when the last subscriber leaves.
+    pub async fn run_stream(
+        &self,
+        ds: &Datasource,
+        path: &str,
+    ) -> Result<tonic::Streaming<pluginv2::StreamPacket>, tonic::Status> {
+        StreamClient::new(self.channel())
+            .run_stream(pluginv2::RunStreamRequest {
+                plugin_context: Some(ds.context()),
+                path: path.to_string(),
+                data: Default::default(),
+            })
+            .await
+            .map(tonic::Response::into_inner)
+    }
+
+    /// Grafana Live's PublishStream (a browser publishing into the channel).
+    pub async fn publish(
+        &self,
+        ds: &Datasource,
+        path: &str,
+        data: &[u8],
+    ) -> Result<pluginv2::PublishStreamResponse, tonic::Status> {
+        StreamClient::new(self.channel())
+            .publish_stream(pluginv2::PublishStreamRequest {
+                plugin_context: Some(ds.context()),
+                path: path.to_string(),
+                data: data.to_vec(),
+            })
+            .await
+            .map(tonic::Response::into_inner)
     }
 
     /// Everything the plugin wrote to stderr so far.

@@ -3,6 +3,7 @@
 //! its own module.
 
 mod latency;
+mod live;
 mod runtime;
 mod status;
 mod traffic;
@@ -48,6 +49,10 @@ pub(super) fn dashboard(datasource_type: &str, uid: &str, title: &str) -> Dashbo
         uid: format!("${{{}}}", super::variables::DATASOURCE),
     });
     status::rows(&mut layout);
+    // Only this project's plugin streams (Grafana Live, direct mode).
+    if datasource_type == super::PLUGIN_ID {
+        live::rows(&mut layout);
+    }
     latency::rows(&mut layout);
     traffic::rows(&mut layout);
     runtime::rows(&mut layout);

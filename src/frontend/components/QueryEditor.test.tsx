@@ -72,6 +72,21 @@ describe('QueryEditor', () => {
     expect(last()).toMatchObject({ instant: false, range: true });
   });
 
+  it('turns live streaming on and off', async () => {
+    const { last, onRunQuery } = renderEditor({ expr: 'sum(vllm:num_requests_waiting)' });
+    await waitFor(() => expect(screen.getByText('Choose a vLLM metric')).toBeTruthy());
+    const toggle = screen.getByLabelText('Live') as HTMLInputElement;
+    expect(toggle.checked).toBe(false);
+    fireEvent.click(toggle);
+    expect(last()).toEqual({ refId: 'A', expr: 'sum(vllm:num_requests_waiting)', live: true });
+    expect(onRunQuery).toHaveBeenCalledTimes(1);
+    expect((screen.getByLabelText('Live') as HTMLInputElement).checked).toBe(true);
+    fireEvent.click(screen.getByLabelText('Live'));
+    expect(last().live).toBeUndefined();
+    expect(JSON.parse(JSON.stringify(last()))).toEqual({ refId: 'A', expr: 'sum(vllm:num_requests_waiting)' });
+    expect(onRunQuery).toHaveBeenCalledTimes(2);
+  });
+
   it('fills expr from the vLLM metric catalog', async () => {
     const { last, onRunQuery, getResource } = renderEditor();
     const picker = screen.getByLabelText('vLLM metric');

@@ -1,6 +1,15 @@
 import { css } from '@emotion/css';
 import { GrafanaTheme2, QueryEditorProps, SelectableValue } from '@grafana/data';
-import { Alert, InlineField, InlineFieldRow, Input, RadioButtonGroup, Select, useStyles2 } from '@grafana/ui';
+import {
+  Alert,
+  InlineField,
+  InlineFieldRow,
+  InlineSwitch,
+  Input,
+  RadioButtonGroup,
+  Select,
+  useStyles2,
+} from '@grafana/ui';
 import React, { useEffect, useMemo, useState } from 'react';
 
 import { errorMessage, VllmDataSource } from '../datasource';
@@ -158,6 +167,19 @@ export function QueryEditor(props: Props) {
             value={query.format ?? 'time_series'}
             onChange={(format) => change({ format }, true)}
             size="sm"
+          />
+        </InlineField>
+        <InlineField
+          label="Live"
+          labelWidth={8}
+          tooltip="Direct mode: stream a new point at every scrape (Grafana Live), no refresh needed. Time series format only; a Prometheus-mode datasource answers without streaming and says so."
+        >
+          <InlineSwitch
+            aria-label="Live"
+            value={query.live ?? false}
+            onChange={(e: React.FormEvent<HTMLInputElement>) =>
+              change({ live: e.currentTarget.checked ? true : undefined }, true)
+            }
           />
         </InlineField>
       </InlineFieldRow>
