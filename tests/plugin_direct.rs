@@ -8,42 +8,24 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::time::Duration;
 use support::frames;
-use support::grafana::{data_query, Datasource, Plugin};
+use support::grafana::{promql_query, Datasource, Plugin};
 use support::vllm::Simulator;
-use support::{eventually, now_ms, stubs};
+use support::{eventually, stubs};
 
 /// A value field's labels and its numbers.
 type Numbers = (Option<BTreeMap<String, String>>, Vec<f64>);
 use vllm_grafana::catalog::names;
 
 fn direct(targets: &[String]) -> Datasource {
-    Datasource::prometheus("")
-        .uid("direct")
-        .json("mode", json!("direct"))
-        .json("timeInterval", Value::Null)
-        .json("targets", json!(targets))
-        .json("scrapeInterval", json!("1s"))
-        .json("timeout", json!(2))
+    Datasource::direct("direct", targets)
 }
 
 fn range(ref_id: &str, expr: &str) -> pluginv2::DataQuery {
-    let now = now_ms();
-    data_query(
-        ref_id,
-        json!({"expr": expr, "range": true, "instant": false, "legendFormat": "__auto"}),
-        now - 30_000,
-        now,
-    )
+    promql_query(ref_id, expr, false)
 }
 
 fn instant(ref_id: &str, expr: &str) -> pluginv2::DataQuery {
-    let now = now_ms();
-    data_query(
-        ref_id,
-        json!({"expr": expr, "range": false, "instant": true, "legendFormat": "__auto"}),
-        now - 30_000,
-        now,
-    )
+    promql_query(ref_id, expr, true)
 }
 
 /// The numbers of every frame of `ref_id`, with each frame's value field labels.

@@ -12,33 +12,21 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::grafana::{data_query, Datasource, Plugin};
+use support::grafana::{promql_query, Datasource, Plugin};
 use support::vllm::Simulator;
-use support::{eventually, frames, hostile, now_ms, stubs};
+use support::{eventually, frames, hostile, stubs};
 use vllm_grafana::catalog::names;
 
 /// A direct-mode datasource with explicit, small limits.
 fn direct(uid: &str, targets: &[String]) -> Datasource {
-    Datasource::prometheus("")
-        .uid(uid)
-        .json("mode", json!("direct"))
-        .json("timeInterval", Value::Null)
-        .json("targets", json!(targets))
-        .json("scrapeInterval", json!("1s"))
-        .json("timeout", json!(2))
+    Datasource::direct(uid, targets)
         .json("maxBodyBytes", json!(1 << 20))
         .json("seriesLimit", json!(5000))
         .json("maxLabelValueBytes", json!(4096))
 }
 
 fn instant(ref_id: &str, expr: &str) -> pluginv2::DataQuery {
-    let now = now_ms();
-    data_query(
-        ref_id,
-        json!({"expr": expr, "range": false, "instant": true, "legendFormat": "__auto"}),
-        now - 30_000,
-        now,
-    )
+    promql_query(ref_id, expr, true)
 }
 
 /// A value field's labels and its numbers.

@@ -27,13 +27,7 @@ fn direct(targets: &[String]) -> Datasource {
         .iter()
         .map(|t| format!("http://{t}/metrics"))
         .collect();
-    Datasource::prometheus("")
-        .uid(UID)
-        .json("mode", json!("direct"))
-        .json("timeInterval", Value::Null)
-        .json("targets", json!(urls))
-        .json("scrapeInterval", json!("1s"))
-        .json("timeout", json!(2))
+    Datasource::direct(UID, &urls)
 }
 
 fn live_query(expr: &str, legend: &str) -> pluginv2::DataQuery {

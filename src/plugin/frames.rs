@@ -398,22 +398,7 @@ mod tests {
     use std::time::Duration;
 
     fn query(format: Format, legend: &str) -> PromQuery {
-        PromQuery {
-            ref_id: "A".into(),
-            expr: "x".into(),
-            legend_format: legend.into(),
-            instant: false,
-            range: true,
-            format,
-            min_step: String::new(),
-            interval_factor: 0,
-            utc_offset_sec: 0,
-            interval_ms: 1000,
-            max_data_points: 100,
-            from_ms: 0,
-            to_ms: 10_000,
-            live: false,
-        }
+        crate::plugin::query::test_query("x", format, legend)
     }
 
     fn plan() -> Plan {

@@ -44,6 +44,27 @@ pub struct PromQuery {
     pub live: bool,
 }
 
+/// A range query of `expr` over the first 10 s, for unit tests.
+#[cfg(test)]
+pub(crate) fn test_query(expr: &str, format: Format, legend: &str) -> PromQuery {
+    PromQuery {
+        ref_id: "A".into(),
+        expr: expr.into(),
+        legend_format: legend.into(),
+        instant: false,
+        range: true,
+        format,
+        min_step: String::new(),
+        interval_factor: 0,
+        utc_offset_sec: 0,
+        interval_ms: 1000,
+        max_data_points: 100,
+        from_ms: 0,
+        to_ms: 10_000,
+        live: false,
+    }
+}
+
 /// Why a query cannot run. Shown to the user under the query.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum QueryError {

@@ -708,20 +708,8 @@ mod tests {
     #[test]
     fn live_frames_carry_the_channel_or_say_why_not() {
         let query = |format: Format| PromQuery {
-            ref_id: "A".into(),
-            expr: "sum(x)".into(),
-            legend_format: "total".into(),
-            instant: false,
-            range: true,
-            format,
-            min_step: String::new(),
-            interval_factor: 0,
-            utc_offset_sec: 0,
-            interval_ms: 1000,
-            max_data_points: 100,
-            from_ms: 0,
-            to_ms: 10_000,
             live: true,
+            ..crate::plugin::query::test_query("sum(x)", format, "total")
         };
         let plan = Plan {
             expr: "sum(x)".into(),

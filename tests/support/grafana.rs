@@ -60,6 +60,17 @@ impl Datasource {
         }
     }
 
+    /// Direct mode scraping `targets` (URLs) every second with a 2 s timeout.
+    pub fn direct(uid: &str, targets: &[String]) -> Datasource {
+        Datasource::prometheus("")
+            .uid(uid)
+            .json("mode", serde_json::json!("direct"))
+            .json("timeInterval", Value::Null)
+            .json("targets", serde_json::json!(targets))
+            .json("scrapeInterval", serde_json::json!("1s"))
+            .json("timeout", serde_json::json!(2))
+    }
+
     pub fn uid(mut self, uid: &str) -> Datasource {
         self.uid = uid.to_string();
         self
@@ -134,6 +145,17 @@ pub fn data_query_every(
     );
     q.interval_ms = interval_ms;
     q
+}
+
+/// A PromQL query over the last 30 s: `instant` or range, legend `__auto`.
+pub fn promql_query(ref_id: &str, expr: &str, instant: bool) -> pluginv2::DataQuery {
+    let now = super::now_ms();
+    data_query(
+        ref_id,
+        serde_json::json!({"expr": expr, "range": !instant, "instant": instant, "legendFormat": "__auto"}),
+        now - 30_000,
+        now,
+    )
 }
 
 /// A query whose JSON bytes are sent exactly as given.
