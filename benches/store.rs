@@ -25,20 +25,6 @@ const STEP_MS: i64 = 15_000;
 const BASE_MS: i64 = 1_700_000_000_000;
 const RUNS: usize = 3;
 
-fn variable(name: &str) -> Option<String> {
-    Some(
-        match name {
-            "job" | "instance" | "model_name" | "engine" => ".*",
-            "__rate_interval" | "__interval" => "1m",
-            "__range" => "1h",
-            dashboard::TTFT_SLO => dashboard::TTFT_SLO_DEFAULT,
-            dashboard::ITL_SLO => dashboard::ITL_SLO_DEFAULT,
-            _ => return None,
-        }
-        .to_string(),
-    )
-}
-
 fn escape(v: &str) -> String {
     v.replace('\\', "\\\\")
         .replace('"', "\\\"")
@@ -141,7 +127,7 @@ fn main() {
     let board = dashboard::overview(DatasourceFlavor::Prometheus);
     let queries: Vec<String> = dashboard::panels_queries(&board)
         .iter()
-        .map(|q| interpolate(&q.expr, variable))
+        .map(|q| interpolate(&q.expr, dashboard::default_value))
         .collect();
     let (start, end) = (BASE_MS, BASE_MS + (SCRAPES - 1) * STEP_MS);
     // Warm both up once (Prometheus loads block indexes lazily).

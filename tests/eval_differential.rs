@@ -239,22 +239,6 @@ fn load_store(scrapes: &[Scrape]) -> Store {
     store
 }
 
-/// Grafana's values for the dashboard variables: everything selected, a
-/// 1-minute rate window, SLOs at their defaults.
-fn variable(name: &str) -> Option<String> {
-    Some(
-        match name {
-            "job" | "instance" | "model_name" | "engine" => ".*",
-            "__rate_interval" | "__interval" => "1m",
-            "__range" => "1h",
-            dashboard::TTFT_SLO => dashboard::TTFT_SLO_DEFAULT,
-            dashboard::ITL_SLO => dashboard::ITL_SLO_DEFAULT,
-            _ => return None,
-        }
-        .to_string(),
-    )
-}
-
 fn edge_cases() -> Vec<String> {
     let run = names::NUM_REQUESTS_RUNNING;
     let wait = names::NUM_REQUESTS_WAITING;
@@ -396,7 +380,7 @@ fn corpus() -> Vec<(String, String)> {
     for q in dashboard::panels_queries(&board) {
         queries.push((
             format!("panel {:?} {}", q.panel_title, q.ref_id),
-            interpolate(&q.expr, variable),
+            interpolate(&q.expr, dashboard::default_value),
         ));
     }
     let cfg = AlertConfig::default();

@@ -72,12 +72,10 @@ fn expand_builtins(expr: &str) -> String {
 
 /// Dashboard variables as a user might set them; built-ins are left for the plugin.
 fn dashboard_variables(name: &str) -> Option<String> {
-    match name {
-        n if n.starts_with("__") => None,
-        dashboard::TTFT_SLO => Some(dashboard::TTFT_SLO_DEFAULT.to_string()),
-        dashboard::ITL_SLO => Some(dashboard::ITL_SLO_DEFAULT.to_string()),
-        _ => Some(".*".to_string()),
+    if name.starts_with("__") {
+        return None;
     }
+    dashboard::default_value(name)
 }
 
 fn parse_value(v: &Value) -> u64 {

@@ -401,7 +401,10 @@ async fn channels_that_cannot_stream_are_refused_clearly() {
 
 /// Dashboard variables as Grafana interpolates them with "All" selected.
 fn all_selected(name: &str) -> Option<String> {
-    (!name.starts_with("__")).then(|| ".*".to_string())
+    if name.starts_with("__") {
+        return None;
+    }
+    dashboard::default_value(name)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -19,7 +19,8 @@ pub use files::{check_all, file_names, render, write_all, DashboardError};
 pub use layout::GRID_WIDTH;
 pub use model::Dashboard;
 pub use variables::{
-    ITL_SLO, ITL_SLO_CHOICES, ITL_SLO_DEFAULT, TTFT_SLO, TTFT_SLO_CHOICES, TTFT_SLO_DEFAULT,
+    default_value, ITL_SLO, ITL_SLO_CHOICES, ITL_SLO_DEFAULT, TTFT_SLO, TTFT_SLO_CHOICES,
+    TTFT_SLO_DEFAULT,
 };
 
 use model::PanelItem;

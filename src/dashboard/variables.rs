@@ -118,6 +118,17 @@ pub(super) fn variables(datasource_type: &str) -> Vec<Variable> {
     ]
 }
 
+/// What Grafana substitutes for variable `name` on a freshly opened
+/// dashboard: "All" (`.*`) for the label filters, the SLO defaults, and
+/// [`crate::promql::inspect::sample_value`] for the built-ins.
+pub fn default_value(name: &str) -> Option<String> {
+    match name {
+        TTFT_SLO => Some(TTFT_SLO_DEFAULT.to_string()),
+        ITL_SLO => Some(ITL_SLO_DEFAULT.to_string()),
+        _ => crate::promql::inspect::sample_value(name),
+    }
+}
+
 /// A multi-value label filter with "All" selected, refreshed with the time range.
 fn filter(
     ds: &DataSourceRef,
