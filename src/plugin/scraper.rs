@@ -91,7 +91,10 @@ impl Scraper {
         settings: &DirectSettings,
         timeout: Duration,
     ) -> Result<Scraper, String> {
-        let client = reqwest::Client::builder()
+        let client = settings
+            .tls
+            .apply(reqwest::Client::builder())
+            .map_err(|e| e.to_string())?
             .timeout(timeout)
             .user_agent(concat!("vllm-grafana/", env!("CARGO_PKG_VERSION")))
             .build()

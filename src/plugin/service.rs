@@ -13,6 +13,7 @@ use super::frames::{self, Frame, Meta};
 use super::instance::{Instance, Instances, NoDatasource};
 use super::query::{self, Format, Plan, PromQuery, QueryError};
 use super::resources;
+use super::settings::Redactor;
 use futures_util::stream;
 use grafana_plugin_sdk::pluginv2::{
     self, check_health_response::HealthStatus, data_server::Data, diagnostics_server::Diagnostics,
@@ -59,6 +60,21 @@ async fn run_query(
     parsed: Result<PromQuery, QueryError>,
     ref_id: String,
     table_queries: usize,
+    redactor: Arc<Redactor>,
+) -> pluginv2::DataResponse {
+    let mut response = answer_query(instance, parsed, &ref_id, table_queries, &redactor).await;
+    if !response.error.is_empty() {
+        response.error = redactor.redact(&response.error);
+    }
+    response
+}
+
+async fn answer_query(
+    instance: Result<Arc<Instance>, NoDatasource>,
+    parsed: Result<PromQuery, QueryError>,
+    ref_id: &str,
+    table_queries: usize,
+    redactor: &Redactor,
 ) -> pluginv2::DataResponse {
     let instance = match instance {
         Ok(instance) => instance,
@@ -112,7 +128,7 @@ async fn run_query(
         elapsed_ms = started.elapsed().as_millis() as u64,
         "query ran"
     );
-    let value_name = frames::table_value_name(&ref_id, table_queries);
+    let value_name = frames::table_value_name(ref_id, table_queries);
     let mut out: Vec<Frame> = Vec::new();
     let mut errors: Vec<BackendError> = Vec::new();
     for result in results {
@@ -122,18 +138,18 @@ async fn run_query(
         }
     }
     if let Some(first) = errors.first() {
-        tracing::debug!(ref_id = %ref_id, error = %first, "query failed");
+        tracing::debug!(ref_id = %ref_id, error = %redactor.redact(&first.to_string()), "query failed");
         let status = first.status();
         let message = errors
             .iter()
             .map(ToString::to_string)
             .collect::<Vec<_>>()
             .join("; ");
-        return error_response(status, message, query_string_frame(&plan, &ref_id));
+        return error_response(status, message, query_string_frame(&plan, ref_id));
     }
     let mut encoded = Vec::with_capacity(out.len());
     for frame in &out {
-        match arrow::encode(frame, &ref_id) {
+        match arrow::encode(frame, ref_id) {
             Ok(bytes) => encoded.push(bytes),
             Err(e) => {
                 tracing::warn!(ref_id = %ref_id, error = %e, "cannot encode frame");
@@ -157,6 +173,7 @@ impl Data for PluginService {
     ) -> Result<Response<pluginv2::QueryDataResponse>, Status> {
         let req = request.into_inner();
         let instance = self.instances.get(req.plugin_context.as_ref());
+        let redactor = Arc::new(Redactor::of_context(req.plugin_context.as_ref()));
         let parsed: Vec<(String, Result<PromQuery, QueryError>)> = req
             .queries
             .iter()
@@ -171,8 +188,14 @@ impl Data for PluginService {
         if parsed.len() == 1 {
             let mut responses = HashMap::with_capacity(1);
             for (ref_id, parsed) in parsed {
-                let response =
-                    run_query(instance.clone(), parsed, ref_id.clone(), table_queries).await;
+                let response = run_query(
+                    instance.clone(),
+                    parsed,
+                    ref_id.clone(),
+                    table_queries,
+                    Arc::clone(&redactor),
+                )
+                .await;
                 responses.insert(ref_id, response);
             }
             return Ok(Response::new(pluginv2::QueryDataResponse { responses }));
@@ -186,6 +209,7 @@ impl Data for PluginService {
                     parsed,
                     ref_id.clone(),
                     table_queries,
+                    Arc::clone(&redactor),
                 ));
                 (ref_id, task)
             })
@@ -213,6 +237,7 @@ impl Diagnostics for PluginService {
         request: Request<pluginv2::CheckHealthRequest>,
     ) -> Result<Response<pluginv2::CheckHealthResponse>, Status> {
         let req = request.into_inner();
+        let redactor = Redactor::of_context(req.plugin_context.as_ref());
         let (ok, message, details) = match self.instances.get(req.plugin_context.as_ref()) {
             Err(e) => (false, e.to_string(), serde_json::Value::Null),
             Ok(instance) => match &instance.state {
@@ -227,6 +252,8 @@ impl Diagnostics for PluginService {
                 }
             },
         };
+        let message = redactor.redact(&message);
+        let details = redactor.redact_bytes(serde_json::to_vec(&details).unwrap_or_default());
         tracing::info!(ok, message = %message, "health check");
         let status = if ok {
             HealthStatus::Ok
@@ -236,7 +263,7 @@ impl Diagnostics for PluginService {
         Ok(Response::new(pluginv2::CheckHealthResponse {
             status: status as i32,
             message,
-            json_details: serde_json::to_vec(&details).unwrap_or_default(),
+            json_details: details,
         }))
     }
 
@@ -271,6 +298,7 @@ impl Resource for PluginService {
             Ok(instance) => instance.state.as_ref().map_err(ToString::to_string),
         };
         let answer = resources::handle(ready, &req.method, &req.path, &req.url).await;
+        let redactor = Redactor::of_context(req.plugin_context.as_ref());
         let headers = HashMap::from([(
             "Content-Type".to_string(),
             pluginv2::StringList {
@@ -280,7 +308,7 @@ impl Resource for PluginService {
         let response = pluginv2::CallResourceResponse {
             code: i32::from(answer.status),
             headers,
-            body: answer.body.into(),
+            body: redactor.redact_bytes(answer.body).into(),
         };
         Ok(Response::new(Box::pin(stream::once(async move {
             Ok(response)
