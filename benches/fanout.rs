@@ -95,8 +95,11 @@ fn open_files_limit() -> Option<u64> {
         .ok()
 }
 
+/// Each page as a complete HTTP answer.
+type Answers = Arc<Vec<Vec<u8>>>;
+
 /// The pages, and each as a complete HTTP answer.
-fn pages() -> Result<(Vec<String>, Arc<Vec<Vec<u8>>>), String> {
+fn pages() -> Result<(Vec<String>, Answers), String> {
     let cfg = SimConfig {
         models: 1,
         engines: 1,
@@ -123,7 +126,7 @@ fn pages() -> Result<(Vec<String>, Arc<Vec<Vec<u8>>>), String> {
 }
 
 /// Serves the pages on `listener`, keep-alive, the next page each request.
-async fn serve(listener: TcpListener, answers: Arc<Vec<Vec<u8>>>, offset: usize) {
+async fn serve(listener: TcpListener, answers: Answers, offset: usize) {
     while let Ok((mut conn, _)) = listener.accept().await {
         let answers = Arc::clone(&answers);
         tokio::spawn(async move {
@@ -293,7 +296,9 @@ async fn run() -> Result<(), String> {
     let up = scalar(&plugin, &ds, "count(up == 1)").await?;
     let first_round = first.elapsed();
     if up as usize != targets {
-        return Err(format!("{up} of {targets} targets up after the first scrape"));
+        return Err(format!(
+            "{up} of {targets} targets up after the first scrape"
+        ));
     }
     // One more round with the connections open, then measure.
     tokio::time::sleep(INTERVAL).await;
@@ -308,7 +313,12 @@ async fn run() -> Result<(), String> {
     let busy = (c2 - c1) - idle_per_sec * elapsed;
     // How many scrapes really happened in the window, and how they went.
     let span_s = ((end_ms - start_ms) / 1000).max(1);
-    let scrapes = scalar(&plugin, &ds, &format!("sum(count_over_time(up[{span_s}s]))")).await?;
+    let scrapes = scalar(
+        &plugin,
+        &ds,
+        &format!("sum(count_over_time(up[{span_s}s]))"),
+    )
+    .await?;
     let up_scrapes = scalar(&plugin, &ds, &format!("sum(sum_over_time(up[{span_s}s]))")).await?;
     let failed = scrapes - up_scrapes;
     let slowest = scalar(&plugin, &ds, "max(scrape_duration_seconds)").await?;

@@ -12,7 +12,8 @@
 //! load: the same queries one at a time.
 //!
 //! `cargo bench --bench load`; `LOAD_SECONDS=10 LOAD_WARMUP_SECONDS=15` for
-//! a short run, `LOAD_CLIENTS` to change the 200.
+//! a short run, `LOAD_CLIENTS` to change the 200, `LOAD_RUNS` (2 to 10) for
+//! more identical runs.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -202,7 +203,8 @@ async fn load(
                 let mut latencies = Vec::new();
                 let mut errors = Vec::new();
                 let mut i = c;
-                while Instant::now() < deadline && sent.fetch_add(1, Ordering::Relaxed) < MAX_REQUESTS
+                while Instant::now() < deadline
+                    && sent.fetch_add(1, Ordering::Relaxed) < MAX_REQUESTS
                 {
                     let q = &queries[i % queries.len()];
                     i += 1;
@@ -237,6 +239,7 @@ async fn run() -> Result<(), String> {
     let seconds = env_secs("LOAD_SECONDS", 60);
     let warmup = env_secs("LOAD_WARMUP_SECONDS", 30);
     let clients = env_usize("LOAD_CLIENTS", 200).max(1);
+    let repeats = env_usize("LOAD_RUNS", 2).clamp(2, 10);
     let mut sims = Vec::with_capacity(TARGETS);
     for _ in 0..TARGETS {
         sims.push(Simulator::start(1, 1).await?);
@@ -255,13 +258,19 @@ async fn run() -> Result<(), String> {
         .json("scrapeInterval", json!("1s"))
         .json("timeout", json!(5));
     let queries = Arc::new(dashboard_queries());
-    let ranges = queries.iter().filter(|q| q.model["range"] == json!(true)).count();
+    let ranges = queries
+        .iter()
+        .filter(|q| q.model["range"] == json!(true))
+        .count();
     let channel = plugin.channel();
     let mut client = DataClient::new(channel.clone()).max_decoding_message_size(usize::MAX);
 
     // Warm-up: the first query starts the scraping; then history accrues.
     one(&mut client, &ds, &queries[0]).await?;
-    eprintln!("warming up: {} s of scrapes of {TARGETS} targets", warmup.as_secs());
+    eprintln!(
+        "warming up: {} s of scrapes of {TARGETS} targets",
+        warmup.as_secs()
+    );
     tokio::time::sleep(warmup).await;
     // Every query must answer before it is measured.
     for q in queries.iter() {
@@ -290,10 +299,12 @@ async fn run() -> Result<(), String> {
     let rss_before = proc_status_kib(pid, "VmRSS");
 
     let cpu0 = cpu_ticks(pid);
-    let run1 = load(&channel, &ds, &queries, clients, seconds).await;
-    let rss1 = proc_status_kib(pid, "VmRSS");
-    let run2 = load(&channel, &ds, &queries, clients, seconds).await;
-    let rss2 = proc_status_kib(pid, "VmRSS");
+    let mut runs = Vec::with_capacity(repeats);
+    let mut rss_after = Vec::with_capacity(repeats);
+    for _ in 0..repeats {
+        runs.push(load(&channel, &ds, &queries, clients, seconds).await);
+        rss_after.push(proc_status_kib(pid, "VmRSS"));
+    }
     let cpu = cpu0
         .zip(cpu_ticks(pid))
         .map(|(a, b)| (b - a) as f64 / 100.0);
@@ -309,38 +320,40 @@ async fn run() -> Result<(), String> {
         "run", "requests", "p50 ms", "p99 ms", "req/s", "errors"
     );
     let (base_p50, base_qps) = baseline.print("baseline: one at a time");
-    let (p50_1, qps1) = run1.print(&format!("run 1: {clients} concurrent"));
-    let (p50_2, qps2) = run2.print(&format!("run 2: {clients} concurrent"));
-    println!(
-        "throughput vs one at a time: {:.2}x (run 1), {:.2}x (run 2); p50 latency vs one at a time: {:.1}x, {:.1}x",
-        qps1 / base_qps,
-        qps2 / base_qps,
-        p50_1 / base_p50,
-        p50_2 / base_p50
-    );
+    for (i, run) in runs.iter().enumerate() {
+        let (p50, qps) = run.print(&format!("run {}: {clients} concurrent", i + 1));
+        println!(
+            "  vs one at a time: throughput {:.2}x, p50 latency {:.1}x",
+            qps / base_qps,
+            p50 / base_p50
+        );
+    }
     if let Some(cpu) = cpu {
-        let requests = (run1.latencies.len() + run2.latencies.len()).max(1);
-        let wall = (run1.elapsed + run2.elapsed).as_secs_f64();
+        let requests = runs.iter().map(|r| r.latencies.len()).sum::<usize>().max(1);
+        let wall: f64 = runs.iter().map(|r| r.elapsed.as_secs_f64()).sum();
         println!(
             "plugin CPU during the two runs: {cpu:.1} s in {wall:.1} s ({:.2} cores; {:.2} ms per request, scraping included; 100 ticks/s assumed)",
             cpu / wall,
             cpu * 1000.0 / requests as f64
         );
     }
-    let growth = match (rss1, rss2) {
+    let growth = match (
+        rss_after.first().copied().flatten(),
+        rss_after.last().copied().flatten(),
+    ) {
         (Some(a), Some(b)) => format!("{:+.1} MiB", (b as f64 - a as f64) / 1024.0),
         _ => "?".to_string(),
     };
+    let after: Vec<String> = rss_after.iter().map(|k| mib(*k)).collect();
     println!(
-        "plugin memory: peak (VmHWM) {}, RSS before load {}, after run 1 {}, after run 2 {} (growth {growth})",
+        "plugin memory: peak (VmHWM) {}, RSS before load {}, after each run {} (growth run 1 -> run {repeats}: {growth}; the store keeps growing with the scrapes)",
         mib(hwm),
         mib(rss_before),
-        mib(rss1),
-        mib(rss2)
+        after.join(", ")
     );
     plugin.stop().await?;
     drop(sims);
-    let errors = baseline.errors.len() + run1.errors.len() + run2.errors.len();
+    let errors = baseline.errors.len() + runs.iter().map(|r| r.errors.len()).sum::<usize>();
     if errors > 0 {
         return Err(format!("{errors} queries failed"));
     }

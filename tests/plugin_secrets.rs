@@ -66,10 +66,17 @@ fn base64(input: &[u8]) -> String {
 
 /// Every string that must never leave the plugin.
 fn secrets() -> Vec<String> {
-    let mut all: Vec<String> = [PASSWORD, BEARER, HEADER_VALUE, CLIENT_KEY, CLIENT_CERT, OTHER]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let mut all: Vec<String> = [
+        PASSWORD,
+        BEARER,
+        HEADER_VALUE,
+        CLIENT_KEY,
+        CLIENT_CERT,
+        OTHER,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
     all.push(base64(format!("{USER}:{PASSWORD}").as_bytes()));
     all
 }
@@ -302,7 +309,12 @@ fn queries() -> Vec<pluginv2::DataQuery> {
         ),
         data_query("SYNTAX", json!({"expr": "sum(rate(x[5m])"}), from, to),
         data_query("UNKNOWN", json!({"expr": "nosuchfunction(up)"}), from, to),
-        raw_query("MALFORMED", br#"{"expr": "up", "instant": tru"#.to_vec(), from, to),
+        raw_query(
+            "MALFORMED",
+            br#"{"expr": "up", "instant": tru"#.to_vec(),
+            from,
+            to,
+        ),
         // Fields that look like destinations are not read from queries.
         data_query(
             "URLFIELDS",
@@ -343,7 +355,12 @@ async fn exercise(plugin: &Plugin, ds: &Datasource, seen: &mut Seen) {
     for method in ["POST", "PUT", "DELETE", "PATCH"] {
         for route in ["labels", "targets", "catalog", "nosuchroute"] {
             let (code, body) = resource(plugin, ds, method, route).await;
-            assert_eq!(code, 405, "{method} {route}: {}", String::from_utf8_lossy(&body));
+            assert_eq!(
+                code,
+                405,
+                "{method} {route}: {}",
+                String::from_utf8_lossy(&body)
+            );
             seen.bytes.extend_from_slice(&body);
         }
     }
@@ -451,13 +468,20 @@ async fn secrets_never_leave_the_plugin() {
     assert!(health.message.contains("HTTP 401"), "{}", health.message);
     seen.health(&health);
     exercise(&plugin, &direct_ds, &mut seen).await;
-    exercise(&plugin, &bearer(direct("direct-bearer", &targets)), &mut seen).await;
+    exercise(
+        &plugin,
+        &bearer(direct("direct-bearer", &targets)),
+        &mut seen,
+    )
+    .await;
 
     // Let the scrape loops and their logging run a little.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let stderr = plugin.stderr();
     assert!(
-        stderr.iter().any(|l| l.contains("TRACE") || l.contains("\"trace\"")),
+        stderr
+            .iter()
+            .any(|l| l.contains("TRACE") || l.contains("\"trace\"")),
         "the plugin did not log at trace level: {:?}",
         stderr.iter().take(5).collect::<Vec<_>>()
     );

@@ -93,10 +93,7 @@ pub async fn handle(
     let route = path.trim_matches('/');
     // Every resource only reads: anything but GET is refused before routing.
     if !method.eq_ignore_ascii_case("GET") {
-        return ResourceResponse::error(
-            405,
-            format!("resources answer GET only, got {method:?}"),
-        );
+        return ResourceResponse::error(405, format!("resources answer GET only, got {method:?}"));
     }
     if !matches!(
         route,

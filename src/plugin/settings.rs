@@ -164,9 +164,10 @@ impl Redactor {
     /// Like [`Redactor::redact`] for bytes that may not be UTF-8 (left as
     /// they are then, unless a secret occurs: then lossily converted).
     pub fn redact_bytes(&self, bytes: Vec<u8>) -> Vec<u8> {
-        let found = self.secrets.iter().any(|s| {
-            memchr::memmem::find(&bytes, s.as_bytes()).is_some()
-        });
+        let found = self
+            .secrets
+            .iter()
+            .any(|s| memchr::memmem::find(&bytes, s.as_bytes()).is_some());
         if !found {
             return bytes;
         }
@@ -176,8 +177,7 @@ impl Redactor {
 
 /// Standard base64 with padding (for the basic-auth header value).
 fn base64(input: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] =
-        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
     for chunk in input.chunks(3) {
         let b = [
@@ -885,7 +885,10 @@ mod tests {
         let secure: HashMap<String, String> = [
             ("basicAuthPassword", "pw-1234"),
             ("httpHeaderValue1", "tenant-secret"),
-            ("tlsClientKey", "-----BEGIN KEY-----\nQUJDREVGR0g=\n-----END KEY-----"),
+            (
+                "tlsClientKey",
+                "-----BEGIN KEY-----\nQUJDREVGR0g=\n-----END KEY-----",
+            ),
             ("short", "ab"),
         ]
         .iter()
@@ -907,16 +910,13 @@ mod tests {
 
     #[test]
     fn tls_settings_reach_both_modes() {
-        let s = parse(
-            "",
-            json!({"mode": "direct", "tlsSkipVerify": true}),
-            &[],
-        )
-        .expect("valid");
+        let s = parse("", json!({"mode": "direct", "tlsSkipVerify": true}), &[]).expect("valid");
         assert!(s.tls.skip_verify && s.direct.tls.skip_verify);
         assert!(Tls::default().apply(reqwest::Client::builder()).is_ok());
         let bad = Tls {
-            ca_cert: Some(Secret::new("-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----")),
+            ca_cert: Some(Secret::new(
+                "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----",
+            )),
             skip_verify: false,
         };
         let e = bad
