@@ -11,9 +11,12 @@
 //! history meanwhile). Baseline, measured in the same process before the
 //! load: the same queries one at a time.
 //!
-//! `cargo bench --bench load`; `LOAD_SECONDS=10 LOAD_WARMUP_SECONDS=15` for
-//! a short run, `LOAD_CLIENTS` to change the 200, `LOAD_RUNS` (2 to 10) for
-//! more identical runs.
+//! Each query asks for the last `LOAD_WINDOW_SECONDS` (default 60) at a 1 s
+//! interval; the warm-up (`LOAD_WARMUP_SECONDS`, default window + 10 s)
+//! fills that window with history first, so every run does the same work.
+//!
+//! `cargo bench --bench load`; `LOAD_SECONDS=10` for a short run, `LOAD_CLIENTS` to change the 200, `LOAD_RUNS` (2 to 10) for
+//! more identical runs, `LOAD_PLUGIN_ENV=K=V,...` for the plugin's environment.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -30,8 +33,7 @@ use vllm_grafana::dashboard::{self, DatasourceFlavor};
 use vllm_grafana::promql::inspect;
 
 const TARGETS: usize = 16;
-/// The panels' window and Grafana's interval for it.
-const WINDOW_MS: i64 = 5 * 60_000;
+/// Grafana's interval for the panels' window.
 const INTERVAL_MS: i64 = 1000;
 /// Upper bound on requests per run, whatever the time.
 const MAX_REQUESTS: usize = 2_000_000;
@@ -121,7 +123,7 @@ fn dashboard_queries() -> Vec<Query> {
         .collect()
 }
 
-fn request(ds: &Datasource, q: &Query) -> pluginv2::QueryDataRequest {
+fn request(ds: &Datasource, q: &Query, window_ms: i64) -> pluginv2::QueryDataRequest {
     let to = support::now_ms();
     pluginv2::QueryDataRequest {
         plugin_context: Some(ds.context()),
@@ -129,7 +131,7 @@ fn request(ds: &Datasource, q: &Query) -> pluginv2::QueryDataRequest {
         queries: vec![data_query_every(
             "A",
             q.model.clone(),
-            to - WINDOW_MS,
+            to - window_ms,
             to,
             INTERVAL_MS,
         )],
@@ -141,10 +143,11 @@ async fn one(
     client: &mut DataClient<tonic::transport::Channel>,
     ds: &Datasource,
     q: &Query,
+    window_ms: i64,
 ) -> Result<f64, String> {
     let started = Instant::now();
     let resp = client
-        .query_data(request(ds, q))
+        .query_data(request(ds, q, window_ms))
         .await
         .map_err(|e| format!("{}: gRPC {e}", q.label))?
         .into_inner();
@@ -191,6 +194,7 @@ async fn load(
     queries: &Arc<Vec<Query>>,
     clients: usize,
     duration: Duration,
+    window_ms: i64,
 ) -> RunResult {
     let sent = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
@@ -208,7 +212,7 @@ async fn load(
                 {
                     let q = &queries[i % queries.len()];
                     i += 1;
-                    match one(&mut client, &ds, q).await {
+                    match one(&mut client, &ds, q, window_ms).await {
                         Ok(ms) => latencies.push(ms),
                         Err(e) => errors.push(e),
                     }
@@ -237,7 +241,10 @@ async fn load(
 
 async fn run() -> Result<(), String> {
     let seconds = env_secs("LOAD_SECONDS", 60);
-    let warmup = env_secs("LOAD_WARMUP_SECONDS", 30);
+    let window = env_secs("LOAD_WINDOW_SECONDS", 60).max(Duration::from_secs(10));
+    // History must cover the window before measuring, so every run does the same work.
+    let warmup = env_secs("LOAD_WARMUP_SECONDS", window.as_secs() + 10);
+    let window_ms = window.as_millis() as i64;
     let clients = env_usize("LOAD_CLIENTS", 200).max(1);
     let repeats = env_usize("LOAD_RUNS", 2).clamp(2, 10);
     let mut sims = Vec::with_capacity(TARGETS);
@@ -248,7 +255,13 @@ async fn run() -> Result<(), String> {
         .iter()
         .map(|s| format!("http://{}/metrics", s.addr))
         .collect();
-    let plugin = Plugin::start().await?;
+    // Extra environment for the plugin, e.g. LOAD_PLUGIN_ENV=MALLOC_ARENA_MAX=2.
+    let extra = std::env::var("LOAD_PLUGIN_ENV").unwrap_or_default();
+    let extra: Vec<(&str, &str)> = extra
+        .split(',')
+        .filter_map(|kv| kv.split_once('='))
+        .collect();
+    let plugin = Plugin::start_with_env(&extra).await?;
     let pid = plugin.pid();
     let ds = Datasource::prometheus("")
         .uid("load")
@@ -266,7 +279,7 @@ async fn run() -> Result<(), String> {
     let mut client = DataClient::new(channel.clone()).max_decoding_message_size(usize::MAX);
 
     // Warm-up: the first query starts the scraping; then history accrues.
-    one(&mut client, &ds, &queries[0]).await?;
+    one(&mut client, &ds, &queries[0], window_ms).await?;
     eprintln!(
         "warming up: {} s of scrapes of {TARGETS} targets",
         warmup.as_secs()
@@ -274,7 +287,7 @@ async fn run() -> Result<(), String> {
     tokio::time::sleep(warmup).await;
     // Every query must answer before it is measured.
     for q in queries.iter() {
-        one(&mut client, &ds, q).await?;
+        one(&mut client, &ds, q, window_ms).await?;
     }
 
     // Baseline: one at a time.
@@ -289,7 +302,7 @@ async fn run() -> Result<(), String> {
             if started.elapsed() > BASELINE_BUDGET {
                 break 'passes;
             }
-            match one(&mut client, &ds, q).await {
+            match one(&mut client, &ds, q, window_ms).await {
                 Ok(ms) => baseline.latencies.push(ms),
                 Err(e) => baseline.errors.push(e),
             }
@@ -302,7 +315,7 @@ async fn run() -> Result<(), String> {
     let mut runs = Vec::with_capacity(repeats);
     let mut rss_after = Vec::with_capacity(repeats);
     for _ in 0..repeats {
-        runs.push(load(&channel, &ds, &queries, clients, seconds).await);
+        runs.push(load(&channel, &ds, &queries, clients, seconds, window_ms).await);
         rss_after.push(proc_status_kib(pid, "VmRSS"));
     }
     let cpu = cpu0
@@ -311,9 +324,11 @@ async fn run() -> Result<(), String> {
     let hwm = proc_status_kib(pid, "VmHWM");
 
     println!(
-        "direct mode, {TARGETS} simulated targets scraped every 1 s, {} dashboard queries ({ranges} range, {} instant), 5 min window",
+        "direct mode, {TARGETS} simulated targets scraped every 1 s, {} dashboard queries ({ranges} range, {} instant), {} s window, {} s of history",
         queries.len(),
-        queries.len() - ranges
+        queries.len() - ranges,
+        window.as_secs(),
+        warmup.as_secs()
     );
     println!(
         "{:<28} {:>8} {:>9} {:>9} {:>9} {:>7}",
@@ -332,7 +347,7 @@ async fn run() -> Result<(), String> {
         let requests = runs.iter().map(|r| r.latencies.len()).sum::<usize>().max(1);
         let wall: f64 = runs.iter().map(|r| r.elapsed.as_secs_f64()).sum();
         println!(
-            "plugin CPU during the two runs: {cpu:.1} s in {wall:.1} s ({:.2} cores; {:.2} ms per request, scraping included; 100 ticks/s assumed)",
+            "plugin CPU during the runs: {cpu:.1} s in {wall:.1} s ({:.2} cores; {:.2} ms per request, scraping included; 100 ticks/s assumed)",
             cpu / wall,
             cpu * 1000.0 / requests as f64
         );

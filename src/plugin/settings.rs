@@ -142,12 +142,21 @@ impl Redactor {
         let Some(raw) = ctx.and_then(|c| c.data_source_instance_settings.as_ref()) else {
             return Redactor::default();
         };
-        let user = serde_json::from_slice::<Value>(&raw.json_data)
-            .ok()
-            .and_then(|v| v.get("basicAuthUser")?.as_str().map(str::to_string))
-            .filter(|u| !u.trim().is_empty())
-            .unwrap_or_else(|| raw.basic_auth_user.clone());
-        Redactor::new(&raw.decrypted_secure_json_data, user.trim())
+        let secure = &raw.decrypted_secure_json_data;
+        if secure.is_empty() {
+            return Redactor::default();
+        }
+        // The user is needed only to derive the basic-auth header value.
+        let user = if secure.contains_key("basicAuthPassword") {
+            serde_json::from_slice::<Value>(&raw.json_data)
+                .ok()
+                .and_then(|v| v.get("basicAuthUser")?.as_str().map(str::to_string))
+                .filter(|u| !u.trim().is_empty())
+                .unwrap_or_else(|| raw.basic_auth_user.clone())
+        } else {
+            String::new()
+        };
+        Redactor::new(secure, user.trim())
     }
 
     /// `text` with every secret replaced by [`REDACTED`].
