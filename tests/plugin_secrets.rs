@@ -12,6 +12,9 @@
 //! TLS: an https loopback server with a certificate from a test CA
 //! (`tests/fixtures/tls/`) is refused with a TLS error naming the fix,
 //! unless `tlsSkipVerify` is on or `tlsCACert` holds the CA, in both modes.
+//!
+//! Redirects: a Prometheus URL that redirects to another server is refused
+//! before the credentials reach it.
 
 mod support;
 
@@ -591,4 +594,62 @@ async fn tls_is_verified_unless_configured_otherwise() {
     }
     plugin.stop().await.expect("clean stop");
     drop(server);
+}
+
+/// Answers every request with a redirect to `location`.
+async fn redirecting(location: String) -> Server {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let task = tokio::spawn(async move {
+        while let Ok((mut conn, _)) = listener.accept().await {
+            let location = location.clone();
+            tokio::spawn(async move {
+                if read_head(&mut conn).await.is_none() {
+                    return;
+                }
+                let answer = format!(
+                    "HTTP/1.1 307 Moved\r\nLocation: {location}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+                );
+                let _ = conn.write_all(answer.as_bytes()).await;
+            });
+        }
+    });
+    Server { addr, task }
+}
+
+/// Counts the connections it accepts, answering each with a 500 echo.
+async fn counting() -> (Server, Arc<std::sync::atomic::AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = Arc::clone(&count);
+    let task = tokio::spawn(async move {
+        while let Ok((mut conn, _)) = listener.accept().await {
+            seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let _ = read_head(&mut conn).await;
+            let _ = conn
+                .write_all(b"HTTP/1.1 500 No\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+                .await;
+        }
+    });
+    (Server { addr, task }, count)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prometheus_redirects_to_other_servers_are_refused() {
+    let (elsewhere, reached) = counting().await;
+    // Another port on the same host is another server.
+    let redirect = redirecting(format!("http://{}/api/v1/query", elsewhere.addr)).await;
+    let plugin = Plugin::start().await.expect("plugin");
+    let ds = basic(Datasource::prometheus(&format!("http://{}", redirect.addr)).uid("redirect"));
+    let error = vector_one(&plugin, &ds).await.expect_err("refused");
+    assert!(error.contains("refused a redirect"), "{error}");
+    let health = plugin.check_health(&ds).await.expect("CheckHealth");
+    assert_eq!(health.status, HealthStatus::Error as i32);
+    assert_eq!(
+        reached.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "the credentials went to the other server"
+    );
+    plugin.stop().await.expect("clean stop");
 }
