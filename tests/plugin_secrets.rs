@@ -11,7 +11,8 @@
 //!
 //! TLS: an https loopback server with a certificate from a test CA
 //! (`tests/fixtures/tls/`) is refused with a TLS error naming the fix,
-//! unless `tlsSkipVerify` is on or `tlsCACert` holds the CA, in both modes.
+//! unless `tlsSkipVerify` is on or `tlsCACert` holds the CA, in both modes;
+//! a server that demands a client certificate gets one with `tlsAuth`.
 //!
 //! Redirects: a Prometheus URL that redirects to another server is refused
 //! before the credentials reach it.
@@ -44,6 +45,9 @@ const OTHER: &str = "any-Wd03-secure-json-secret";
 const CA_PEM: &str = include_str!("fixtures/tls/ca.pem");
 const SERVER_PEM: &str = include_str!("fixtures/tls/server.pem");
 const SERVER_KEY: &str = include_str!("fixtures/tls/server.key");
+const CLIENT_CA_PEM: &str = include_str!("fixtures/tls/client-ca.pem");
+const CLIENT_PEM: &str = include_str!("fixtures/tls/client.pem");
+const CLIENT_KEY_PEM: &str = include_str!("fixtures/tls/client.key");
 
 /// Standard base64, to look for the basic-auth header value too.
 fn base64(input: &[u8]) -> String {
@@ -88,7 +92,6 @@ fn secrets() -> Vec<String> {
 fn with_common_secrets(ds: Datasource) -> Datasource {
     ds.json("httpHeaderName1", json!("X-Scope-OrgID"))
         .secure("httpHeaderValue1", HEADER_VALUE)
-        .json("tlsAuth", json!(true))
         .secure("tlsClientKey", CLIENT_KEY)
         .secure("tlsClientCert", CLIENT_CERT)
         .secure("someFutureSecret", OTHER)
@@ -167,16 +170,33 @@ async fn echoing(status: u16) -> Server {
 /// An https server with the test CA's certificate for 127.0.0.1: `/metrics`
 /// is a small vLLM page, anything else a Prometheus answer for `vector(1)`.
 async fn https() -> Server {
+    https_server(None).await
+}
+
+/// [`https`], demanding a client certificate from `client_ca` when given.
+async fn https_server(client_ca: Option<&str>) -> Server {
     use tokio_rustls::rustls::pki_types::pem::PemObject;
     use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(SERVER_PEM.as_bytes())
         .collect::<Result<_, _>>()
         .expect("server certificate");
     let key = PrivateKeyDer::from_pem_slice(SERVER_KEY.as_bytes()).expect("server key");
-    let config = tokio_rustls::rustls::ServerConfig::builder()
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .expect("TLS config");
+    let builder = tokio_rustls::rustls::ServerConfig::builder();
+    let builder = match client_ca {
+        None => builder.with_no_client_auth(),
+        Some(pem) => {
+            let mut roots = tokio_rustls::rustls::RootCertStore::empty();
+            for cert in CertificateDer::pem_slice_iter(pem.as_bytes()) {
+                roots.add(cert.expect("client CA")).expect("client CA");
+            }
+            let verifier =
+                tokio_rustls::rustls::server::WebPkiClientVerifier::builder(Arc::new(roots))
+                    .build()
+                    .expect("client verifier");
+            builder.with_client_cert_verifier(verifier)
+        }
+    };
+    let config = builder.with_single_cert(certs, key).expect("TLS config");
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
@@ -452,6 +472,7 @@ async fn secrets_never_leave_the_plugin() {
 
     // Invalid settings that name secret fields.
     let invalid = with_common_secrets(Datasource::prometheus(&prom.url()).uid("invalid"))
+        .json("tlsAuth", json!(true))
         .secure("basicAuthPassword", PASSWORD)
         .secure("bearerToken", BEARER)
         .secure("tlsCACert", CLIENT_CERT);
@@ -651,5 +672,53 @@ async fn prometheus_redirects_to_other_servers_are_refused() {
         0,
         "the credentials went to the other server"
     );
+    plugin.stop().await.expect("clean stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_certificates_are_presented_with_tls_auth() {
+    let server = https_server(Some(CLIENT_CA_PEM)).await;
+    let plugin = Plugin::start().await.expect("plugin");
+    let url = format!("https://127.0.0.1:{}", server.addr.port());
+    let trusted = |uid: &str, base: Datasource| base.uid(uid).secure("tlsCACert", CA_PEM);
+
+    let without = trusted("mtls-none", Datasource::prometheus(&url));
+    vector_one(&plugin, &without)
+        .await
+        .expect_err("the server demands a client certificate");
+    let with = trusted("mtls", Datasource::prometheus(&url))
+        .json("tlsAuth", json!(true))
+        .secure("tlsClientCert", CLIENT_PEM)
+        .secure("tlsClientKey", CLIENT_KEY_PEM);
+    assert_eq!(vector_one(&plugin, &with).await, Ok(1.0));
+
+    let target = vec![format!("{url}/metrics")];
+    let direct_with = trusted("mtls-direct", direct("mtls-direct", &target))
+        .json("tlsAuth", json!(true))
+        .secure("tlsClientCert", CLIENT_PEM)
+        .secure("tlsClientKey", CLIENT_KEY_PEM);
+    let health = plugin
+        .check_health(&direct_with)
+        .await
+        .expect("CheckHealth");
+    assert_eq!(health.status, HealthStatus::Ok as i32, "{}", health.message);
+    let direct_without = trusted("mtls-direct-none", direct("mtls-direct-none", &target));
+    let health = plugin
+        .check_health(&direct_without)
+        .await
+        .expect("CheckHealth");
+    assert_eq!(
+        health.status,
+        HealthStatus::Error as i32,
+        "{}",
+        health.message
+    );
+
+    // The key never shows, not even in the log.
+    let key_line = CLIENT_KEY_PEM
+        .lines()
+        .find(|l| !l.starts_with("-----"))
+        .unwrap_or("-");
+    assert!(plugin.stderr().iter().all(|l| !l.contains(key_line)));
     plugin.stop().await.expect("clean stop");
 }

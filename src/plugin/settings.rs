@@ -52,12 +52,15 @@ impl fmt::Debug for Secret {
 }
 
 /// TLS settings for outgoing HTTPS: certificates are verified against the
-/// built-in roots plus `tlsCACert`, unless `tlsSkipVerify` is set.
+/// built-in roots plus `tlsCACert`, unless `tlsSkipVerify` is set; with
+/// `tlsAuth`, the plugin presents `tlsClientCert` / `tlsClientKey`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Tls {
     /// PEM CA certificate(s) to trust.
     pub ca_cert: Option<Secret>,
     pub skip_verify: bool,
+    /// PEM client certificate (chain) and its private key, for mutual TLS.
+    pub client: Option<(Secret, Secret)>,
 }
 
 impl Tls {
@@ -85,6 +88,15 @@ impl Tls {
             for cert in certs {
                 builder = builder.add_root_certificate(cert);
             }
+        }
+        if let Some((cert, key)) = &self.client {
+            let pem = format!("{}\n{}\n", cert.expose().trim(), key.expose().trim());
+            // The TLS library's message names no key material.
+            let identity = reqwest::Identity::from_pem(pem.as_bytes()).map_err(|e| FieldError {
+                field: "tlsClientKey".to_string(),
+                reason: format!("with tlsClientCert is not a usable client identity: {e}"),
+            })?;
+            builder = builder.identity(identity);
         }
         Ok(builder)
     }
@@ -421,6 +433,7 @@ impl Settings {
         let tls = Tls {
             ca_cert: tls_ca_cert,
             skip_verify: r.boolean("tlsSkipVerify"),
+            client: read_client_identity(&mut r),
         };
         let timeout = read_timeout(&mut r);
         let mut time_interval = r.string("timeInterval");
@@ -561,6 +574,32 @@ fn read_auth(r: &mut Reader<'_>, raw: &RawSettings<'_>) -> Auth {
             Auth::None
         }
     }
+}
+
+/// `tlsAuth`: the client certificate and key, both PEM; not read when off.
+fn read_client_identity(r: &mut Reader<'_>) -> Option<(Secret, Secret)> {
+    if !r.boolean("tlsAuth") {
+        return None;
+    }
+    let cert = r.secret("tlsClientCert");
+    let key = r.secret("tlsClientKey");
+    match (&cert, &key) {
+        (Some(c), _) if !c.expose().contains("-----BEGIN CERTIFICATE-----") => r.fail(
+            "tlsClientCert",
+            "is not a PEM certificate (expected a -----BEGIN CERTIFICATE----- block)",
+        ),
+        (_, Some(k)) if !k.expose().contains("PRIVATE KEY-----") => r.fail(
+            "tlsClientKey",
+            "is not a PEM private key (expected a -----BEGIN PRIVATE KEY----- block)",
+        ),
+        (None, _) => r.fail(
+            "tlsClientCert",
+            "is missing: tlsAuth needs a client certificate",
+        ),
+        (_, None) => r.fail("tlsClientKey", "is missing: tlsAuth needs the client key"),
+        (Some(_), Some(_)) => {}
+    }
+    cert.zip(key)
 }
 
 /// Grafana's custom headers: `httpHeaderName<N>` in jsonData with the value
@@ -923,6 +962,7 @@ mod tests {
         assert!(s.tls.skip_verify && s.direct.tls.skip_verify);
         assert!(Tls::default().apply(reqwest::Client::builder()).is_ok());
         let bad = Tls {
+            client: None,
             ca_cert: Some(Secret::new(
                 "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----",
             )),
@@ -938,6 +978,27 @@ mod tests {
             })
             .err();
         assert!(e.is_some_and(|e| e.field == "tlsCACert"));
+        let e = parse(
+            "http://p:9090",
+            json!({"tlsAuth": true}),
+            &[
+                ("tlsClientCert", "not pem"),
+                ("tlsClientKey", "secret-key-text"),
+            ],
+        )
+        .expect_err("not PEM");
+        assert_eq!(fields(&e), ["tlsClientCert"]);
+        assert!(!e.to_string().contains("secret-key-text"));
+        let e = parse("http://p:9090", json!({"tlsAuth": "true"}), &[]).expect_err("missing");
+        assert_eq!(fields(&e), ["tlsClientCert"]);
+        // Off: the fields are not read.
+        let s = parse(
+            "http://p:9090",
+            json!({"tlsAuth": false}),
+            &[("tlsClientCert", "x"), ("tlsClientKey", "y")],
+        )
+        .expect("valid");
+        assert_eq!(s.tls.client, None);
     }
 
     #[test]
