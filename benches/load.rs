@@ -7,16 +7,18 @@
 //! overview dashboard's queries, range and instant as the panels ask. Two
 //! identical runs back to back: latency p50/p99, throughput and errors
 //! (must be 0) of each, the plugin's peak memory (VmHWM) and its resident
-//! memory after each run (growth = run 2 - run 1; the scrapes keep adding
-//! history meanwhile). Baseline, measured in the same process before the
+//! memory after each run (growth = last run - run 1; the scrapes keep
+//! adding history meanwhile). Baseline, measured in the same process before the
 //! load: the same queries one at a time.
 //!
 //! Each query asks for the last `LOAD_WINDOW_SECONDS` (default 60) at a 1 s
 //! interval; the warm-up (`LOAD_WARMUP_SECONDS`, default window + 10 s)
 //! fills that window with history first, so every run does the same work.
 //!
-//! `cargo bench --bench load`; `LOAD_SECONDS=10` for a short run, `LOAD_CLIENTS` to change the 200, `LOAD_RUNS` (2 to 10) for
-//! more identical runs, `LOAD_PLUGIN_ENV=K=V,...` for the plugin's environment.
+//! `cargo bench --bench load`; `LOAD_SECONDS=10` for a short run,
+//! `LOAD_CLIENTS` to change the 200, `LOAD_RUNS` (2 to 10) for more
+//! identical runs, `LOAD_PLUGIN_ENV=K=V,...` for the plugin's environment.
+//! The store's own growth in this setup is about 0.4 MiB a minute.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
