@@ -105,19 +105,18 @@ impl PrometheusBackend {
             value.set_sensitive(true);
             headers.insert(name, value);
         }
-        let mut builder = reqwest::Client::builder()
+        let builder = reqwest::Client::builder()
             .default_headers(headers)
             .timeout(settings.timeout)
             .connect_timeout(settings.timeout.min(Duration::from_secs(10)))
             .tcp_nodelay(true)
-            .danger_accept_invalid_certs(settings.tls_skip_verify);
-        if let Some(ca) = &settings.tls_ca_cert {
-            let cert = reqwest::Certificate::from_pem(ca.expose().as_bytes())
-                .map_err(|e| field_error("tlsCACert", format!("is not usable: {e}")))?;
-            builder = builder.add_root_certificate(cert);
-        }
+            .redirect(same_origin_redirects());
+        let builder = settings
+            .tls
+            .apply(builder)
+            .map_err(|e| SettingsError(vec![e]))?;
         let http = builder.build().map_err(|e| {
-            let field = if settings.tls_ca_cert.is_some() {
+            let field = if settings.tls.ca_cert.is_some() {
                 "tlsCACert"
             } else {
                 "url"
@@ -165,7 +164,12 @@ impl PrometheusBackend {
             detail = s.to_string();
             source = s.source();
         }
-        if e.is_connect() {
+        if is_certificate_error(e) {
+            let detail = format!(
+                "TLS: {detail}. The server's certificate is not trusted: set tlsCACert to the CA that signed it, or tlsSkipVerify to skip the check (insecure)"
+            );
+            BackendError::Connect { url, detail }
+        } else if e.is_connect() {
             BackendError::Connect { url, detail }
         } else {
             BackendError::Transport { url, detail }
@@ -275,6 +279,44 @@ impl PrometheusBackend {
         let answer: Answer<Option<Vec<String>>> = self.call(path, &params, HttpMethod::Get).await?;
         Ok(answer.data.unwrap_or_default())
     }
+}
+
+/// Redirects are followed (at most 5) only within the datasource URL's
+/// scheme, host and port: elsewhere they would carry the credentials and
+/// custom headers to a host the admin did not configure.
+fn same_origin_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let Some(first) = attempt.previous().first() else {
+            return attempt.follow();
+        };
+        let same = first.scheme() == attempt.url().scheme()
+            && first.host_str() == attempt.url().host_str()
+            && first.port_or_known_default() == attempt.url().port_or_known_default();
+        if !same {
+            let to = attempt.url().origin().ascii_serialization();
+            attempt.error(format!(
+                "refused a redirect to another server ({to}): set the datasource URL to the server that answers"
+            ))
+        } else if attempt.previous().len() > 5 {
+            attempt.error("more than 5 redirects")
+        } else {
+            attempt.follow()
+        }
+    })
+}
+
+/// Did TLS refuse the server's certificate? (The TLS library's error is
+/// somewhere in the cause chain.)
+fn is_certificate_error(e: &reqwest::Error) -> bool {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let text = s.to_string();
+        if text.contains("invalid peer certificate") || text.contains("UnknownIssuer") {
+            return true;
+        }
+        source = s.source();
+    }
+    false
 }
 
 /// Turns an HTTP answer into data or the most useful error.

@@ -7,7 +7,9 @@
 //! * `GET catalog` — every metric vLLM has exposed, with unit, meaning and a
 //!   suggested query built by [`crate::promql`] (no backend call).
 //!
-//! `match[]`, `start` and `end` are passed to the backend as given.
+//! `match[]`, `start` and `end` are passed to the backend as given. Every
+//! route only reads: any method but GET gets 405. No parameter names a
+//! server: the backend's URL and targets come from the datasource settings.
 
 use super::backend::{BackendError, SeriesFilter};
 use super::instance::Ready;
@@ -89,6 +91,10 @@ pub async fn handle(
     url: &str,
 ) -> ResourceResponse {
     let route = path.trim_matches('/');
+    // Every resource only reads: anything but GET is refused before routing.
+    if !method.eq_ignore_ascii_case("GET") {
+        return ResourceResponse::error(405, format!("resources answer GET only, got {method:?}"));
+    }
     if !matches!(
         route,
         "labels" | "label-values" | "metric-names" | "targets" | "catalog"
@@ -97,9 +103,6 @@ pub async fn handle(
             404,
             format!("unknown resource {route:?}: expected one of {ROUTES}"),
         );
-    }
-    if !method.eq_ignore_ascii_case("GET") {
-        return ResourceResponse::error(405, format!("{route} answers GET only, got {method}"));
     }
     if route == "catalog" {
         return ResourceResponse {
@@ -285,8 +288,12 @@ mod tests {
     async fn unknown_routes_and_methods_are_refused() {
         let r = handle(Err("no".into()), "GET", "nope", "nope").await;
         assert_eq!(r.status, 404);
-        let r = handle(Err("no".into()), "POST", "labels", "labels").await;
-        assert_eq!(r.status, 405);
+        for method in ["POST", "PUT", "DELETE", "PATCH", "HEAD", ""] {
+            for route in ["labels", "catalog", "nope"] {
+                let r = handle(Err("no".into()), method, route, route).await;
+                assert_eq!(r.status, 405, "{method} {route}");
+            }
+        }
         let r = handle(Err("settings broken".into()), "GET", "labels", "labels").await;
         assert_eq!(r.status, 400);
         let r = handle(Err("settings broken".into()), "GET", "/catalog", "catalog").await;

@@ -271,7 +271,10 @@ impl Scraper {
         // The whole scrape (connect, headers, body) runs under one deadline
         // in `scrape`; the connect timeout only keeps a dead address from
         // holding a connection attempt open past it.
-        let client = reqwest::Client::builder()
+        let client = settings
+            .tls
+            .apply(reqwest::Client::builder())
+            .map_err(|e| e.to_string())?
             .connect_timeout(timeout)
             .redirect(redirect_policy())
             .user_agent(concat!("vllm-grafana/", env!("CARGO_PKG_VERSION")))

@@ -13,7 +13,7 @@ use super::frames::{self, Frame, Meta};
 use super::instance::{Instance, Instances, NoDatasource};
 use super::query::{self, Format, Plan, PromQuery, QueryError};
 use super::resources;
-use super::settings::Mode;
+use super::settings::{Mode, Redactor};
 use super::stream as live;
 use futures_util::stream;
 use grafana_plugin_sdk::pluginv2::{
@@ -83,6 +83,8 @@ struct RequestContext {
     /// The datasource uid, for live channels.
     uid: String,
     live: Arc<live::Registry>,
+    /// Removes the datasource's secrets from error texts.
+    redactor: Arc<Redactor>,
 }
 
 /// Runs one query to its `DataResponse`; never fails the others.
@@ -91,11 +93,26 @@ async fn run_query(
     parsed: Result<PromQuery, QueryError>,
     ref_id: String,
 ) -> pluginv2::DataResponse {
+    let redactor = Arc::clone(&request.redactor);
+    let mut response = answer_query(request, parsed, &ref_id).await;
+    if !response.error.is_empty() {
+        response.error = redactor.redact(&response.error);
+    }
+    response
+}
+
+/// [`run_query`] before its error is redacted.
+async fn answer_query(
+    request: RequestContext,
+    parsed: Result<PromQuery, QueryError>,
+    ref_id: &str,
+) -> pluginv2::DataResponse {
     let RequestContext {
         instance,
         table_queries,
         uid,
         live: registry,
+        redactor,
     } = request;
     let instance = match instance {
         Ok(instance) => instance,
@@ -149,7 +166,7 @@ async fn run_query(
         elapsed_ms = started.elapsed().as_millis() as u64,
         "query ran"
     );
-    let value_name = frames::table_value_name(&ref_id, table_queries);
+    let value_name = frames::table_value_name(ref_id, table_queries);
     let mut out: Vec<Frame> = Vec::new();
     let mut errors: Vec<BackendError> = Vec::new();
     let mut answered: Vec<QueryResult> = Vec::new();
@@ -181,18 +198,18 @@ async fn run_query(
         }
     }
     if let Some(first) = errors.first() {
-        tracing::debug!(ref_id = %ref_id, error = %first, "query failed");
+        tracing::debug!(ref_id = %ref_id, error = %redactor.redact(&first.to_string()), "query failed");
         let status = first.status();
         let message = errors
             .iter()
             .map(ToString::to_string)
             .collect::<Vec<_>>()
             .join("; ");
-        return error_response(status, message, query_string_frame(&plan, &ref_id));
+        return error_response(status, message, query_string_frame(&plan, ref_id));
     }
     let mut encoded = Vec::with_capacity(out.len());
     for frame in &out {
-        match arrow::encode(frame, &ref_id) {
+        match arrow::encode(frame, ref_id) {
             Ok(bytes) => encoded.push(bytes),
             Err(e) => {
                 tracing::warn!(ref_id = %ref_id, error = %e, "cannot encode frame");
@@ -229,6 +246,7 @@ impl Data for PluginService {
             table_queries,
             uid: datasource_uid(req.plugin_context.as_ref()),
             live: Arc::clone(&self.live),
+            redactor: Arc::new(Redactor::of_context(req.plugin_context.as_ref())),
         };
         // A lone query (a panel with one query, an alert rule) runs right
         // here: no task hand-off on the latency path.
@@ -271,6 +289,7 @@ impl Diagnostics for PluginService {
         request: Request<pluginv2::CheckHealthRequest>,
     ) -> Result<Response<pluginv2::CheckHealthResponse>, Status> {
         let req = request.into_inner();
+        let redactor = Redactor::of_context(req.plugin_context.as_ref());
         let (ok, message, details) = match self.instances.get(req.plugin_context.as_ref()) {
             Err(e) => (false, e.to_string(), serde_json::Value::Null),
             Ok(instance) => match &instance.state {
@@ -285,6 +304,8 @@ impl Diagnostics for PluginService {
                 }
             },
         };
+        let message = redactor.redact(&message);
+        let details = redactor.redact_bytes(serde_json::to_vec(&details).unwrap_or_default());
         tracing::info!(ok, message = %message, "health check");
         let status = if ok {
             HealthStatus::Ok
@@ -294,7 +315,7 @@ impl Diagnostics for PluginService {
         Ok(Response::new(pluginv2::CheckHealthResponse {
             status: status as i32,
             message,
-            json_details: serde_json::to_vec(&details).unwrap_or_default(),
+            json_details: details,
         }))
     }
 
@@ -329,6 +350,7 @@ impl Resource for PluginService {
             Ok(instance) => instance.state.as_ref().map_err(ToString::to_string),
         };
         let answer = resources::handle(ready, &req.method, &req.path, &req.url).await;
+        let redactor = Redactor::of_context(req.plugin_context.as_ref());
         let headers = HashMap::from([(
             "Content-Type".to_string(),
             pluginv2::StringList {
@@ -338,7 +360,7 @@ impl Resource for PluginService {
         let response = pluginv2::CallResourceResponse {
             code: i32::from(answer.status),
             headers,
-            body: answer.body.into(),
+            body: redactor.redact_bytes(answer.body).into(),
         };
         Ok(Response::new(Box::pin(stream::once(async move {
             Ok(response)

@@ -51,6 +51,173 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// TLS settings for outgoing HTTPS: certificates are verified against the
+/// built-in roots plus `tlsCACert`, unless `tlsSkipVerify` is set; with
+/// `tlsAuth`, the plugin presents `tlsClientCert` / `tlsClientKey`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Tls {
+    /// PEM CA certificate(s) to trust.
+    pub ca_cert: Option<Secret>,
+    pub skip_verify: bool,
+    /// PEM client certificate (chain) and its private key, for mutual TLS.
+    pub client: Option<(Secret, Secret)>,
+}
+
+impl Tls {
+    /// `builder` with these settings; a CA certificate the TLS library
+    /// rejects is an error that does not quote the certificate.
+    pub fn apply(
+        &self,
+        builder: reqwest::ClientBuilder,
+    ) -> Result<reqwest::ClientBuilder, FieldError> {
+        let mut builder = builder.danger_accept_invalid_certs(self.skip_verify);
+        if let Some(ca) = &self.ca_cert {
+            let certs =
+                reqwest::Certificate::from_pem_bundle(ca.expose().as_bytes()).map_err(|e| {
+                    FieldError {
+                        field: "tlsCACert".to_string(),
+                        reason: format!("is not usable: {e}"),
+                    }
+                })?;
+            if certs.is_empty() {
+                return Err(FieldError {
+                    field: "tlsCACert".to_string(),
+                    reason: "holds no certificate".to_string(),
+                });
+            }
+            for cert in certs {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        if let Some((cert, key)) = &self.client {
+            let pem = format!("{}\n{}\n", cert.expose().trim(), key.expose().trim());
+            // The TLS library's message names no key material.
+            let identity = reqwest::Identity::from_pem(pem.as_bytes()).map_err(|e| FieldError {
+                field: "tlsClientKey".to_string(),
+                reason: format!("with tlsClientCert is not a usable client identity: {e}"),
+            })?;
+            builder = builder.identity(identity);
+        }
+        Ok(builder)
+    }
+}
+
+/// Removes secret values from text that leaves the plugin (errors, health
+/// answers, resource answers, log lines): defence in depth against a server
+/// or library that echoes what it was sent.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Redactor {
+    /// Longest first, so a secret containing another is removed whole.
+    secrets: Vec<String>,
+}
+
+/// Shorter secrets are not searched for: they would mangle ordinary text.
+const MIN_REDACTED_LEN: usize = 4;
+/// What replaces a secret.
+pub const REDACTED: &str = "<redacted>";
+
+impl fmt::Debug for Redactor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Redactor({} secrets)", self.secrets.len())
+    }
+}
+
+impl Redactor {
+    /// Every value of `secureJsonData`, and the `Authorization` header
+    /// value basic auth derives from user and password.
+    fn new(secure: &HashMap<String, String>, basic_user: &str) -> Redactor {
+        let mut secrets: Vec<String> = Vec::new();
+        for (key, value) in secure {
+            let mut add = |v: &str| {
+                let v = v.trim();
+                if v.len() >= MIN_REDACTED_LEN && !secrets.iter().any(|s| s == v) {
+                    secrets.push(v.to_string());
+                }
+            };
+            add(value);
+            // PEM blocks: each base64 line on its own, in case one is quoted.
+            for line in value.lines() {
+                if !line.starts_with("-----") {
+                    add(line);
+                }
+            }
+            if key == "basicAuthPassword" && !basic_user.is_empty() {
+                add(&base64(format!("{basic_user}:{value}").as_bytes()));
+            }
+        }
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        Redactor { secrets }
+    }
+
+    /// The redactor of a request's datasource, valid settings or not.
+    pub fn of_context(ctx: Option<&pluginv2::PluginContext>) -> Redactor {
+        let Some(raw) = ctx.and_then(|c| c.data_source_instance_settings.as_ref()) else {
+            return Redactor::default();
+        };
+        let secure = &raw.decrypted_secure_json_data;
+        if secure.is_empty() {
+            return Redactor::default();
+        }
+        // The user is needed only to derive the basic-auth header value.
+        let user = if secure.contains_key("basicAuthPassword") {
+            serde_json::from_slice::<Value>(&raw.json_data)
+                .ok()
+                .and_then(|v| v.get("basicAuthUser")?.as_str().map(str::to_string))
+                .filter(|u| !u.trim().is_empty())
+                .unwrap_or_else(|| raw.basic_auth_user.clone())
+        } else {
+            String::new()
+        };
+        Redactor::new(secure, user.trim())
+    }
+
+    /// `text` with every secret replaced by [`REDACTED`].
+    pub fn redact(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for secret in &self.secrets {
+            if out.contains(secret.as_str()) {
+                out = out.replace(secret.as_str(), REDACTED);
+            }
+        }
+        out
+    }
+
+    /// Like [`Redactor::redact`] for bytes that may not be UTF-8 (left as
+    /// they are then, unless a secret occurs: then lossily converted).
+    pub fn redact_bytes(&self, bytes: Vec<u8>) -> Vec<u8> {
+        let found = self
+            .secrets
+            .iter()
+            .any(|s| memchr::memmem::find(&bytes, s.as_bytes()).is_some());
+        if !found {
+            return bytes;
+        }
+        self.redact(&String::from_utf8_lossy(&bytes)).into_bytes()
+    }
+}
+
+/// Standard base64 with padding (for the basic-auth header value).
+fn base64(input: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
+    for chunk in input.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
 /// How the plugin authenticates to Prometheus.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Auth {
@@ -75,9 +242,8 @@ pub struct Settings {
     pub auth: Auth,
     /// Extra request headers (`httpHeaderName1` / `httpHeaderValue1`, ...).
     pub headers: Vec<(String, Secret)>,
-    /// PEM CA certificate(s) to trust.
-    pub tls_ca_cert: Option<Secret>,
-    pub tls_skip_verify: bool,
+    /// Certificate verification of HTTPS (Prometheus URL and direct targets).
+    pub tls: Tls,
     /// Per-request timeout.
     pub timeout: Duration,
     /// Prometheus scrape interval (`timeInterval`), as written, e.g. "15s";
@@ -102,6 +268,8 @@ pub struct DirectSettings {
     pub max_label_value_bytes: usize,
     /// How long scraped history is kept.
     pub retention: Duration,
+    /// Certificate verification of https targets (a copy of [`Settings::tls`]).
+    pub tls: Tls,
 }
 
 /// Default `scrapeInterval`.
@@ -124,6 +292,7 @@ impl Default for DirectSettings {
             series_limit: DEFAULT_SERIES_LIMIT,
             max_label_value_bytes: DEFAULT_MAX_LABEL_VALUE_BYTES,
             retention: DEFAULT_RETENTION,
+            tls: Tls::default(),
         }
     }
 }
@@ -266,7 +435,11 @@ impl Settings {
                 );
             }
         }
-        let tls_skip_verify = r.boolean("tlsSkipVerify");
+        let tls = Tls {
+            ca_cert: tls_ca_cert,
+            skip_verify: r.boolean("tlsSkipVerify"),
+            client: read_client_identity(&mut r),
+        };
         let timeout = read_timeout(&mut r);
         let mut time_interval = r.string("timeInterval");
         if !time_interval.is_empty() {
@@ -275,7 +448,8 @@ impl Settings {
             }
         }
         let direct = if mode == Mode::Direct {
-            let (direct, scrape_interval) = read_direct(&mut r);
+            let (mut direct, scrape_interval) = read_direct(&mut r);
+            direct.tls = tls.clone();
             // `$__rate_interval` follows the plugin's own scrape interval.
             if time_interval.is_empty() {
                 time_interval = scrape_interval;
@@ -303,8 +477,7 @@ impl Settings {
             url,
             auth,
             headers,
-            tls_ca_cert,
-            tls_skip_verify,
+            tls,
             timeout,
             time_interval,
             http_method,
@@ -406,6 +579,32 @@ fn read_auth(r: &mut Reader<'_>, raw: &RawSettings<'_>) -> Auth {
             Auth::None
         }
     }
+}
+
+/// `tlsAuth`: the client certificate and key, both PEM; not read when off.
+fn read_client_identity(r: &mut Reader<'_>) -> Option<(Secret, Secret)> {
+    if !r.boolean("tlsAuth") {
+        return None;
+    }
+    let cert = r.secret("tlsClientCert");
+    let key = r.secret("tlsClientKey");
+    match (&cert, &key) {
+        (Some(c), _) if !c.expose().contains("-----BEGIN CERTIFICATE-----") => r.fail(
+            "tlsClientCert",
+            "is not a PEM certificate (expected a -----BEGIN CERTIFICATE----- block)",
+        ),
+        (_, Some(k)) if !k.expose().contains("PRIVATE KEY-----") => r.fail(
+            "tlsClientKey",
+            "is not a PEM private key (expected a -----BEGIN PRIVATE KEY----- block)",
+        ),
+        (None, _) => r.fail(
+            "tlsClientCert",
+            "is missing: tlsAuth needs a client certificate",
+        ),
+        (_, None) => r.fail("tlsClientKey", "is missing: tlsAuth needs the client key"),
+        (Some(_), Some(_)) => {}
+    }
+    cert.zip(key)
 }
 
 /// Grafana's custom headers: `httpHeaderName<N>` in jsonData with the value
@@ -782,6 +981,79 @@ mod tests {
         .expect_err("invalid");
         assert_eq!(fields(&e), ["targets[2]", "maxLabelValueBytes"]);
         assert!(e.to_string().contains("same host:port (a:1)"), "{e}");
+    }
+
+    #[test]
+    fn the_redactor_removes_every_secret_and_the_basic_auth_header() {
+        let secure: HashMap<String, String> = [
+            ("basicAuthPassword", "pw-1234"),
+            ("httpHeaderValue1", "tenant-secret"),
+            (
+                "tlsClientKey",
+                "-----BEGIN KEY-----\nQUJDREVGR0g=\n-----END KEY-----",
+            ),
+            ("short", "ab"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let r = Redactor::new(&secure, "user");
+        let header = base64(b"user:pw-1234");
+        assert_eq!(base64(b"user:pass"), "dXNlcjpwYXNz");
+        assert_eq!(base64(b"a"), "YQ==");
+        let text = format!("got pw-1234, tenant-secret, QUJDREVGR0g= and Basic {header}; ab stays");
+        let out = r.redact(&text);
+        for secret in ["pw-1234", "tenant-secret", "QUJDREVGR0g=", header.as_str()] {
+            assert!(!out.contains(secret), "{out}");
+        }
+        assert!(out.contains("ab stays"), "{out}");
+        assert_eq!(r.redact_bytes(b"clean".to_vec()), b"clean");
+        assert!(!format!("{r:?}").contains("pw-1234"));
+    }
+
+    #[test]
+    fn tls_settings_reach_both_modes() {
+        let s = parse("", json!({"mode": "direct", "tlsSkipVerify": true}), &[]).expect("valid");
+        assert!(s.tls.skip_verify && s.direct.tls.skip_verify);
+        assert!(Tls::default().apply(reqwest::Client::builder()).is_ok());
+        let bad = Tls {
+            client: None,
+            ca_cert: Some(Secret::new(
+                "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----",
+            )),
+            skip_verify: false,
+        };
+        let e = bad
+            .apply(reqwest::Client::builder())
+            .and_then(|b| {
+                b.build().map_err(|e| FieldError {
+                    field: "tlsCACert".into(),
+                    reason: e.to_string(),
+                })
+            })
+            .err();
+        assert!(e.is_some_and(|e| e.field == "tlsCACert"));
+        let e = parse(
+            "http://p:9090",
+            json!({"tlsAuth": true}),
+            &[
+                ("tlsClientCert", "not pem"),
+                ("tlsClientKey", "secret-key-text"),
+            ],
+        )
+        .expect_err("not PEM");
+        assert_eq!(fields(&e), ["tlsClientCert"]);
+        assert!(!e.to_string().contains("secret-key-text"));
+        let e = parse("http://p:9090", json!({"tlsAuth": "true"}), &[]).expect_err("missing");
+        assert_eq!(fields(&e), ["tlsClientCert"]);
+        // Off: the fields are not read.
+        let s = parse(
+            "http://p:9090",
+            json!({"tlsAuth": false}),
+            &[("tlsClientCert", "x"), ("tlsClientKey", "y")],
+        )
+        .expect("valid");
+        assert_eq!(s.tls.client, None);
     }
 
     #[test]

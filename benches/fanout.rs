@@ -1,0 +1,405 @@
+//! Direct mode's scrape fan-out: the real `gpx_vllm` process scrapes 1000
+//! loopback targets every 5 s. Measured: the plugin's CPU seconds per round
+//! (utime + stime from /proc/<pid>/stat over several rounds, minus its idle
+//! CPU measured before), which must fit in one core's 5 s, and its memory.
+//! Baseline, measured in the same run: parsing and ingesting the same 1000
+//! bodies in-process into a store, without HTTP.
+//!
+//! The 1000 targets are served by this process: one listener each on
+//! 127.0.0.1, answering with pre-rendered simulated vLLM 0.33 pages (one
+//! model, one engine), a different page every scrape (16 pages 5 s of
+//! simulated time apart), so counters move as on a real server.
+//!
+//! `cargo bench --bench fanout`; `FANOUT_ROUNDS` (default 6),
+//! `FANOUT_TARGETS` (default 1000). Needs `ulimit -n` above 2 x targets.
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use serde_json::json;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use support::grafana::{data_query, Datasource, Plugin};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use vllm_grafana::simulator::{SimConfig, Simulator};
+use vllm_grafana::store::{ScrapeSamples, Store, StoreConfig, TargetKey};
+
+const INTERVAL: Duration = Duration::from_secs(5);
+const PAGES: usize = 16;
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// utime + stime of a process, in seconds.
+fn cpu_seconds(pid: u32, ticks_per_sec: f64) -> Result<f64, String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map_err(|e| format!("/proc/{pid}/stat: {e}"))?;
+    // Fields after the command name, which ends at the last ')'.
+    let rest = stat
+        .rsplit_once(')')
+        .map(|(_, r)| r)
+        .ok_or("unexpected /proc/<pid>/stat")?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15; `rest` starts at field 3.
+    let field = |n: usize| -> Result<f64, String> {
+        fields
+            .get(n - 3)
+            .and_then(|v| v.parse::<f64>().ok())
+            .ok_or_else(|| format!("no field {n} in /proc/{pid}/stat"))
+    };
+    Ok((field(14)? + field(15)?) / ticks_per_sec)
+}
+
+fn clock_ticks() -> f64 {
+    std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+/// A field of /proc/<pid>/status in KiB (VmHWM, VmRSS).
+fn proc_status_kib(pid: u32, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status.lines().find_map(|l| {
+        l.strip_prefix(field)?
+            .strip_prefix(':')?
+            .trim()
+            .strip_suffix("kB")?
+            .trim()
+            .parse()
+            .ok()
+    })
+}
+
+fn mib(kib: Option<u64>) -> String {
+    kib.map_or("?".to_string(), |k| format!("{:.1} MiB", k as f64 / 1024.0))
+}
+
+/// The soft limit on open files of this process.
+fn open_files_limit() -> Option<u64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))?
+        .split_whitespace()
+        .nth(3)?
+        .parse()
+        .ok()
+}
+
+/// Each page as a complete HTTP answer.
+type Answers = Arc<Vec<Vec<u8>>>;
+
+/// The pages, and each as a complete HTTP answer.
+fn pages() -> Result<(Vec<String>, Answers), String> {
+    let cfg = SimConfig {
+        models: 1,
+        engines: 1,
+        requests_per_second: 20.0,
+        ..SimConfig::default()
+    };
+    let mut sim = Simulator::new(&cfg).map_err(|e| e.to_string())?;
+    sim.advance(Duration::from_secs(3600));
+    let mut texts = Vec::with_capacity(PAGES);
+    let mut answers = Vec::with_capacity(PAGES);
+    for _ in 0..PAGES {
+        sim.advance(INTERVAL);
+        let body = sim.render();
+        let mut answer = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        answer.extend_from_slice(body.as_bytes());
+        texts.push(body);
+        answers.push(answer);
+    }
+    Ok((texts, Arc::new(answers)))
+}
+
+/// Serves the pages on `listener`, keep-alive, the next page each request.
+async fn serve(listener: TcpListener, answers: Answers, offset: usize) {
+    while let Ok((mut conn, _)) = listener.accept().await {
+        let answers = Arc::clone(&answers);
+        tokio::spawn(async move {
+            let mut buf = vec![0u8; 8192];
+            let mut n = offset;
+            loop {
+                // One request head (GET, no body), possibly in several reads.
+                let mut have = 0;
+                loop {
+                    match conn.read(&mut buf[have..]).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(k) => have += k,
+                    }
+                    if buf[..have].windows(4).any(|w| w == b"\r\n\r\n") {
+                        break;
+                    }
+                    if have == buf.len() {
+                        return;
+                    }
+                }
+                if conn.write_all(&answers[n % answers.len()]).await.is_err() {
+                    return;
+                }
+                n += 1;
+            }
+        });
+    }
+}
+
+/// The one value of an instant query, or why there is none.
+async fn scalar(plugin: &Plugin, ds: &Datasource, expr: &str) -> Result<f64, String> {
+    let now = support::now_ms();
+    let resp = plugin
+        .query(
+            ds,
+            vec![data_query(
+                "A",
+                json!({"expr": expr, "instant": true}),
+                now - 60_000,
+                now,
+            )],
+        )
+        .await?;
+    let frames = support::frames::frames_of(&resp, "A")
+        .map_err(|e| format!("{expr}: {e}: {}", support::frames::error_of(&resp, "A")))?;
+    frames
+        .first()
+        .and_then(|f| f.fields.get(1))
+        .and_then(|f| f.numbers().first().copied().flatten())
+        .ok_or_else(|| format!("{expr}: no value"))
+}
+
+/// CPU seconds of the calling thread.
+fn thread_cpu_seconds(ticks_per_sec: f64) -> Result<f64, String> {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat")
+        .map_err(|e| format!("/proc/thread-self/stat: {e}"))?;
+    let rest = stat
+        .rsplit_once(')')
+        .map(|(_, r)| r)
+        .ok_or("unexpected /proc/thread-self/stat")?;
+    let fields: Vec<f64> = rest
+        .split_whitespace()
+        .map(|f| f.parse().unwrap_or(0.0))
+        .collect();
+    match (fields.get(11), fields.get(12)) {
+        (Some(u), Some(s)) => Ok((u + s) / ticks_per_sec),
+        _ => Err("no utime/stime in /proc/thread-self/stat".to_string()),
+    }
+}
+
+/// What the in-process baseline measured.
+struct Baseline {
+    /// Median CPU seconds of one round.
+    cpu_per_round: f64,
+    series: usize,
+    store_mib: f64,
+    rss_growth_kib: Option<i64>,
+}
+
+/// Parse + ingest of `targets` bodies per round, in-process on one thread.
+fn in_process(
+    texts: &[String],
+    targets: usize,
+    rounds: usize,
+    ticks: f64,
+) -> Result<Baseline, String> {
+    let rss_before = proc_status_kib(std::process::id(), "VmRSS");
+    let store = Store::new(StoreConfig::default());
+    let keys: Vec<TargetKey> = (0..targets)
+        .map(|i| TargetKey::new("vllm", format!("127.0.0.1:{}", 20_000 + i)))
+        .collect();
+    let base = support::now_ms();
+    let mut per_round = Vec::with_capacity(rounds);
+    for round in 0..rounds + 1 {
+        let ts = base + (round as i64) * INTERVAL.as_millis() as i64;
+        let started = thread_cpu_seconds(ticks)?;
+        for (i, key) in keys.iter().enumerate() {
+            let text = &texts[(i + round) % texts.len()];
+            // As the scraper does: count against the limit, then ingest.
+            let samples = ScrapeSamples::new(text).count();
+            std::hint::black_box(samples);
+            store
+                .ingest(key, ts, ScrapeSamples::new(text))
+                .map_err(|e| format!("ingest: {e}"))?;
+        }
+        // The first round creates the series; the scraper's steady state is the rest.
+        if round > 0 {
+            per_round.push(thread_cpu_seconds(ticks)? - started);
+        }
+    }
+    per_round.sort_by(f64::total_cmp);
+    let stats = store.stats();
+    let rss_after = proc_status_kib(std::process::id(), "VmRSS");
+    Ok(Baseline {
+        cpu_per_round: per_round[per_round.len() / 2],
+        series: stats.series,
+        store_mib: (stats.chunk_bytes + stats.index_bytes) as f64 / (1 << 20) as f64,
+        rss_growth_kib: rss_before.zip(rss_after).map(|(a, b)| b as i64 - a as i64),
+    })
+}
+
+async fn run() -> Result<(), String> {
+    let targets = env_usize("FANOUT_TARGETS", 1000).max(1);
+    let rounds = env_usize("FANOUT_ROUNDS", 6).max(1);
+    let needed = 2 * targets as u64 + 200;
+    match open_files_limit() {
+        Some(n) if n < needed => {
+            return Err(format!(
+                "open files limit {n} is below {needed}: raise it (ulimit -n 20000)"
+            ))
+        }
+        _ => {}
+    }
+    let ticks = clock_ticks();
+    let (texts, answers) = pages()?;
+    let bytes = texts[0].len();
+    let samples = ScrapeSamples::new(&texts[0]).count();
+
+    let mut urls = Vec::with_capacity(targets);
+    let mut servers = Vec::with_capacity(targets);
+    for i in 0..targets {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|e| format!("bind listener {i}: {e}"))?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        urls.push(format!("http://{addr}/metrics"));
+        servers.push(tokio::spawn(serve(listener, Arc::clone(&answers), i)));
+    }
+
+    let plugin = Plugin::start().await?;
+    let pid = plugin.pid();
+    // Idle: the plugin serving nothing.
+    let idle_window = Duration::from_secs(3);
+    let c0 = cpu_seconds(pid, ticks)?;
+    tokio::time::sleep(idle_window).await;
+    let idle_per_sec = (cpu_seconds(pid, ticks)? - c0) / idle_window.as_secs_f64();
+
+    let ds = Datasource::prometheus("")
+        .uid("fanout")
+        .json("mode", json!("direct"))
+        .json("timeInterval", serde_json::Value::Null)
+        .json("targets", json!(urls))
+        .json("scrapeInterval", json!("5s"))
+        .json("timeout", json!(5));
+    // The first query scrapes every target once and starts the 5 s loop.
+    let first = Instant::now();
+    let up = scalar(&plugin, &ds, "count(up == 1)").await?;
+    let first_round = first.elapsed();
+    if up as usize != targets {
+        return Err(format!(
+            "{up} of {targets} targets up after the first scrape"
+        ));
+    }
+    // One more round with the connections open, then measure.
+    tokio::time::sleep(INTERVAL).await;
+    let window = INTERVAL * rounds as u32;
+    let start_ms = support::now_ms();
+    let c1 = cpu_seconds(pid, ticks)?;
+    let t1 = Instant::now();
+    tokio::time::sleep(window).await;
+    let c2 = cpu_seconds(pid, ticks)?;
+    let elapsed = t1.elapsed().as_secs_f64();
+    let end_ms = support::now_ms();
+    let busy = (c2 - c1) - idle_per_sec * elapsed;
+    // How many scrapes really happened in the window, and how they went.
+    let span_s = ((end_ms - start_ms) / 1000).max(1);
+    let scrapes = scalar(
+        &plugin,
+        &ds,
+        &format!("sum(count_over_time(up[{span_s}s]))"),
+    )
+    .await?;
+    let up_scrapes = scalar(&plugin, &ds, &format!("sum(sum_over_time(up[{span_s}s]))")).await?;
+    let failed = scrapes - up_scrapes;
+    let slowest = scalar(&plugin, &ds, "max(scrape_duration_seconds)").await?;
+    let stored = scalar(&plugin, &ds, "sum(scrape_samples_scraped)").await?;
+    let measured_rounds = scrapes / targets as f64;
+    let per_round = busy / measured_rounds.max(1.0);
+    let hwm = proc_status_kib(pid, "VmHWM");
+    let rss = proc_status_kib(pid, "VmRSS");
+    plugin.stop().await?;
+    for s in &servers {
+        s.abort();
+    }
+
+    let texts_for_baseline = texts.clone();
+    let baseline = tokio::task::spawn_blocking(move || {
+        in_process(&texts_for_baseline, targets, rounds, ticks)
+    })
+    .await
+    .map_err(|e| e.to_string())??;
+    println!(
+        "direct mode scrape fan-out: {targets} loopback targets every 5 s, {bytes} bytes and {samples} samples per page (simulated vLLM 0.33, 1 model)"
+    );
+    println!(
+        "first round (query-triggered, new connections): {:.2} s wall; slowest scrape last round {:.3} s; {stored} samples per round stored",
+        first_round.as_secs_f64(),
+        slowest
+    );
+    println!(
+        "measured {elapsed:.1} s: {scrapes} scrapes ({measured_rounds:.2} rounds, {failed} failed), plugin CPU {:.2} s, idle {:.4} CPU s/s",
+        c2 - c1,
+        idle_per_sec
+    );
+    println!(
+        "plugin CPU per round: {per_round:.3} s of the 5 s one core has ({:.0}% of a core); {}",
+        per_round / INTERVAL.as_secs_f64() * 100.0,
+        if per_round < INTERVAL.as_secs_f64() {
+            "fits"
+        } else {
+            "DOES NOT FIT"
+        }
+    );
+    println!(
+        "baseline, parse + ingest of the same {targets} pages in-process (one thread, no HTTP): {:.3} CPU s per round; plugin / baseline {:.2}x",
+        baseline.cpu_per_round,
+        per_round / baseline.cpu_per_round
+    );
+    println!(
+        "baseline store after {} rounds: {} series, {:.1} MiB by its own estimate, bench RSS growth {}",
+        rounds + 1,
+        baseline.series,
+        baseline.store_mib,
+        mib(baseline.rss_growth_kib.map(|k| k.max(0) as u64))
+    );
+    println!(
+        "plugin memory: peak (VmHWM) {}, RSS after {} rounds {}",
+        mib(hwm),
+        measured_rounds.round() as usize + 2,
+        mib(rss)
+    );
+    if per_round >= INTERVAL.as_secs_f64() {
+        return Err("a scrape round does not fit in one core's 5 s".to_string());
+    }
+    if failed > 0.0 {
+        return Err(format!("{failed} scrapes failed"));
+    }
+    Ok(())
+}
+
+fn main() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start tokio: {e}");
+            std::process::exit(1);
+        }
+    };
+    if let Err(e) = runtime.block_on(run()) {
+        eprintln!("fanout bench failed: {e}");
+        std::process::exit(1);
+    }
+}
