@@ -14,6 +14,8 @@ mod backend;
 mod controller;
 mod direct;
 mod frames;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod handshake;
 mod health;
 mod instance;
