@@ -104,7 +104,16 @@ fn query_inputs() {
 
 #[test]
 fn eval_inputs() {
-    run("eval", |data| fuzzing::eval(eval_store(), data));
+    let all = run("eval", |data| fuzzing::eval(eval_store(), data));
+    // The message once held all 301 digits of 1e300.
+    match outcome(&all, "edge-topk-huge-k") {
+        Outcome::Rejected(e) => assert_eq!(e, "Scalar value 1e300 overflows int64"),
+        other => panic!("{other:?}"),
+    }
+    match outcome(&all, "edge-deep-nesting") {
+        Outcome::Rejected(e) => assert!(e.contains("nests deeper"), "{e}"),
+        other => panic!("{other:?}"),
+    }
 }
 
 /// The entry points themselves see good input as good: a fuzz run that
