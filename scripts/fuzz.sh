@@ -51,6 +51,7 @@ for t in "${targets[@]}"; do
     # Real captures are up to 53 kB: let libFuzzer size inputs after them.
     exposition) extra=() ;;
     eval) extra+=(-dict=fuzz/promql.dict) ;;
+    settings | query) extra+=(-dict=fuzz/json.dict) ;;
   esac
   log="fuzz/artifacts/$t.log"
   mkdir -p "fuzz/artifacts/$t"
