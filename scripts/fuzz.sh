@@ -27,7 +27,8 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "fuzz.sh: cargo-fuzz is missing: cargo install cargo-fuzz --locked --version 0.13.1" >&2
   exit 2
 fi
-if cargo +nightly --version >/dev/null 2>&1; then
+# RUSTUP_TOOLCHAIN=stable forces the stable path where nightly exists.
+if [ -z "${RUSTUP_TOOLCHAIN:-}" ] && cargo +nightly --version >/dev/null 2>&1; then
   cargo=(cargo +nightly)
 else
   cargo=(env RUSTC_BOOTSTRAP=1 cargo)
