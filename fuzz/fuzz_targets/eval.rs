@@ -10,7 +10,9 @@ fn store() -> &'static Store {
     static STORE: OnceLock<Store> = OnceLock::new();
     STORE.get_or_init(|| {
         vllm_grafana::fuzzing::eval_store(&[
-            include_str!("../../tests/fixtures/vllm-metrics/01-v1-0.11-full-hardware-aware-router.txt"),
+            include_str!(
+                "../../tests/fixtures/vllm-metrics/01-v1-0.11-full-hardware-aware-router.txt"
+            ),
             include_str!("../../tests/fixtures/vllm-metrics/03-v0-0.7-aibrix-runtime-doc.txt"),
         ])
     })
