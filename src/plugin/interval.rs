@@ -404,6 +404,26 @@ pub fn prometheus_step(step: Duration) -> String {
 mod tests {
     use super::*;
 
+    #[test]
+    fn intervals_and_steps_are_at_most_a_century() {
+        assert_eq!(parse_interval("100y"), Ok(MAX_INTERVAL));
+        assert!(parse_interval("101y").is_err());
+        assert!(parse_interval("876601h").is_err());
+        let inputs = StepInputs {
+            from_ms: 0,
+            to_ms: 3_600_000,
+            interval_ms: 0,
+            max_data_points: 1000,
+            min_step: "50y",
+            interval_factor: 3,
+            scrape_interval: "",
+        };
+        let e = step(&inputs).expect_err("150 years");
+        assert!(e.to_string().contains("intervalFactor 3"), "{e}");
+        // Saturates instead of overflowing.
+        assert_eq!(rate_interval(Duration::MAX, "100y"), Duration::MAX);
+    }
+
     fn inputs(range_s: i64) -> StepInputs<'static> {
         StepInputs {
             from_ms: 1_700_000_000_000,
