@@ -1,9 +1,13 @@
-//! Inputs the fuzzers (`fuzz/`, `scripts/fuzz.sh`) found crashing, hanging
-//! or exhausting memory, kept as regression tests: every file in
-//! `tests/fixtures/fuzz/<target>/` goes through the same entry point as
-//! the fuzz target and must give a result or an error, quickly, without a
-//! panic. A file name says what it once did; its expected outcome, when
-//! pinned, is checked below.
+//! Regression inputs of the fuzz targets (`fuzz/`, `scripts/fuzz.sh`):
+//! every file in `tests/fixtures/fuzz/<target>/` goes through the same
+//! entry point as the fuzz target and must give a result or an error,
+//! quickly, without a panic. Add each input a fuzz run saves in
+//! `fuzz/artifacts/<target>/` here, named after what it did, with its fix.
+//!
+//! The files so far are edge inputs written with the harness (extreme
+//! numbers, deep nesting, huge ranges and intervals); `step-times-factor-*`
+//! and `rate-interval-overflow` panicked before the interval fix. Their
+//! expected outcomes, where pinned, are checked below.
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
