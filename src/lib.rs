@@ -9,6 +9,8 @@ pub mod check;
 pub mod dashboard;
 pub mod eval;
 pub mod exposition;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod plugin;
 pub mod promql;
 pub mod simulator;

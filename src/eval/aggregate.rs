@@ -299,8 +299,9 @@ fn top(
     for step in 0..steps {
         let kf = k.get(step).copied().unwrap_or(f64::NAN);
         if !(kf >= i64::MIN as f64 && kf <= i64::MAX as f64) {
+            // `{:e}`: Display would print 1e300 with all its 301 digits.
             return Err(EvalError::Execution(format!(
-                "Scalar value {kf} overflows int64"
+                "Scalar value {kf:e} overflows int64"
             )));
         }
         let k = kf as i64;

@@ -12,6 +12,10 @@ const DEFAULT_RESOLUTION: i64 = 1500;
 /// Prometheus refuses more than 11,000 points per series; Grafana never asks for more.
 const SAFE_RESOLUTION: i64 = 11_000;
 
+/// The longest interval or step taken (100 years): longer ones are typos,
+/// and keep every later computation on them far from overflowing.
+pub const MAX_INTERVAL: Duration = Duration::from_secs(100 * 31_557_600);
+
 const NS_PER_MS: i128 = 1_000_000;
 const NS_PER_S: u128 = 1_000_000_000;
 
@@ -25,20 +29,22 @@ pub struct IntervalError {
 /// `<`/`>` are ignored, a bare number means seconds, `d`/`w`/`M`/`y` take a
 /// whole number, anything else is a Go duration (`1m30s`, `1.5h`, `250ms`).
 pub fn parse_interval(text: &str) -> Result<Duration, IntervalError> {
-    let err = || IntervalError {
-        value: text.to_string(),
-    };
+    parse_unbounded(text)
+        .filter(|d| *d <= MAX_INTERVAL)
+        .ok_or_else(|| IntervalError {
+            value: text.to_string(),
+        })
+}
+
+fn parse_unbounded(text: &str) -> Option<Duration> {
     let cleaned = text.trim().replacen('<', "", 1).replacen('>', "", 1);
     if !cleaned.is_empty() && cleaned.bytes().all(|b| b.is_ascii_digit()) {
-        return cleaned
-            .parse::<u64>()
-            .map(Duration::from_secs)
-            .map_err(|_| err());
+        return cleaned.parse::<u64>().ok().map(Duration::from_secs);
     }
     if let Some(unit) = cleaned.chars().last().filter(|c| "dwMy".contains(*c)) {
         let number = &cleaned[..cleaned.len() - unit.len_utf8()];
         if !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit()) {
-            let n: u64 = number.parse().map_err(|_| err())?;
+            let n: u64 = number.parse().ok()?;
             const DAY: f64 = 86_400.0;
             let secs = match unit {
                 'd' => DAY,
@@ -46,10 +52,10 @@ pub fn parse_interval(text: &str) -> Result<Duration, IntervalError> {
                 'y' => 365.25 * DAY,
                 _ => 365.25 * DAY / 12.0,
             } * n as f64;
-            return Duration::try_from_secs_f64(secs).map_err(|_| err());
+            return Duration::try_from_secs_f64(secs).ok();
         }
     }
-    parse_go_duration(&cleaned).ok_or_else(err)
+    parse_go_duration(&cleaned)
 }
 
 /// Go's `time.ParseDuration`, for non-negative durations.
@@ -298,7 +304,13 @@ pub fn step(i: &StepInputs<'_>) -> Result<Duration, IntervalError> {
     if is_rate_interval_variable(i.min_step.trim()) {
         return Ok(rate_interval(adjusted, i.scrape_interval));
     }
-    Ok(adjusted * i.interval_factor.clamp(1, i64::from(u32::MAX)) as u32)
+    let factor = i.interval_factor.clamp(1, i64::from(u32::MAX)) as u32;
+    adjusted
+        .checked_mul(factor)
+        .filter(|d| *d <= MAX_INTERVAL)
+        .ok_or_else(|| IntervalError {
+            value: format!("{} × intervalFactor {factor}", format_interval(adjusted)),
+        })
 }
 
 fn duration_from_ns(ns: u128) -> Duration {
@@ -314,7 +326,9 @@ pub fn rate_interval(interval: Duration, scrape_interval: &str) -> Duration {
         s => parse_interval(s),
     };
     match scrape {
-        Ok(scrape) => (interval + scrape).max(scrape * 4),
+        Ok(scrape) => interval
+            .saturating_add(scrape)
+            .max(scrape.saturating_mul(4)),
         Err(_) => Duration::ZERO,
     }
 }
@@ -389,6 +403,26 @@ pub fn prometheus_step(step: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn intervals_and_steps_are_at_most_a_century() {
+        assert_eq!(parse_interval("100y"), Ok(MAX_INTERVAL));
+        assert!(parse_interval("101y").is_err());
+        assert!(parse_interval("876601h").is_err());
+        let inputs = StepInputs {
+            from_ms: 0,
+            to_ms: 3_600_000,
+            interval_ms: 0,
+            max_data_points: 1000,
+            min_step: "50y",
+            interval_factor: 3,
+            scrape_interval: "",
+        };
+        let e = step(&inputs).expect_err("150 years");
+        assert!(e.to_string().contains("intervalFactor 3"), "{e}");
+        // Saturates instead of overflowing.
+        assert_eq!(rate_interval(Duration::MAX, "100y"), Duration::MAX);
+    }
 
     fn inputs(range_s: i64) -> StepInputs<'static> {
         StepInputs {

@@ -16,6 +16,8 @@ mod controller;
 mod direct;
 mod frame_json;
 mod frames;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod handshake;
 mod health;
 mod instance;

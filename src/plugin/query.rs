@@ -88,6 +88,8 @@ pub enum QueryError {
     InvertedTimeRange { from_ms: i64, to_ms: i64 },
     #[error("min step `interval`: {0}")]
     MinStep(IntervalError),
+    #[error("the time range aligned to the step falls outside the representable times")]
+    TimeOutOfRange,
 }
 
 /// What to send for a query: expanded PromQL and the aligned window.
@@ -193,7 +195,17 @@ pub fn parse(q: &pluginv2::DataQuery) -> Result<PromQuery, QueryError> {
         format,
         min_step: f.string("interval")?.trim().to_string(),
         interval_factor: f.integer("intervalFactor")?,
-        utc_offset_sec: f.integer("utcOffsetSec")?,
+        utc_offset_sec: match f.integer("utcOffsetSec")? {
+            // Time zones are within ±14 h of UTC.
+            s if (-86_400..=86_400).contains(&s) => s,
+            _ => {
+                return Err(type_error(
+                    "utcOffsetSec",
+                    "a UTC offset in seconds (at most a day)",
+                    map.get("utcOffsetSec").unwrap_or(&Value::Null),
+                ))
+            }
+        },
         interval_ms: if q.interval_ms > 0 {
             q.interval_ms
         } else {
@@ -226,9 +238,18 @@ impl PromQuery {
         let step = interval::step(&inputs).map_err(QueryError::MinStep)?;
         let expr = interval::expand_variables(&self.expr, &inputs, step);
         let executed = format!("Expr: {expr}\nStep: {}", interval::go_duration_string(step));
+        let start_ns = interval::align_ns(self.from_ms, step, self.utc_offset_sec);
+        let end_ns = interval::align_ns(self.to_ms, step, self.utc_offset_sec);
+        // Backends work in i64 milliseconds: refuse what would not fit.
+        if [start_ns, end_ns]
+            .iter()
+            .any(|ns| i64::try_from(ns.div_euclid(1_000_000)).is_err())
+        {
+            return Err(QueryError::TimeOutOfRange);
+        }
         Ok(Plan {
-            start_ns: interval::align_ns(self.from_ms, step, self.utc_offset_sec),
-            end_ns: interval::align_ns(self.to_ms, step, self.utc_offset_sec),
+            start_ns,
+            end_ns,
             time_ns: i128::from(self.to_ms) * 1_000_000,
             expr,
             step,
