@@ -388,18 +388,5 @@ async fn run() -> Result<(), String> {
 }
 
 fn main() {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("cannot start tokio: {e}");
-            std::process::exit(1);
-        }
-    };
-    if let Err(e) = runtime.block_on(run()) {
-        eprintln!("fanout bench failed: {e}");
-        std::process::exit(1);
-    }
+    support::bench_main("fanout", run());
 }

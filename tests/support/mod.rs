@@ -17,6 +17,28 @@ pub mod vllm;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+/// A benchmark's `main`: runs `run` on a multi-threaded runtime and exits
+/// with status 1, naming the bench, when it fails.
+pub fn bench_main<F>(name: &str, run: F)
+where
+    F: std::future::Future<Output = Result<(), String>>,
+{
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start tokio: {e}");
+            std::process::exit(1);
+        }
+    };
+    if let Err(e) = runtime.block_on(run) {
+        eprintln!("{name} bench failed: {e}");
+        std::process::exit(1);
+    }
+}
+
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
     SystemTime::now()
