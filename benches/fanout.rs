@@ -20,6 +20,7 @@ use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use support::grafana::{data_query, Datasource, Plugin};
+use support::procfs;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use vllm_grafana::simulator::{SimConfig, Simulator};
@@ -27,61 +28,6 @@ use vllm_grafana::store::{ScrapeSamples, Store, StoreConfig, TargetKey};
 
 const INTERVAL: Duration = Duration::from_secs(5);
 const PAGES: usize = 16;
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// utime + stime of a process, in seconds.
-fn cpu_seconds(pid: u32, ticks_per_sec: f64) -> Result<f64, String> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map_err(|e| format!("/proc/{pid}/stat: {e}"))?;
-    // Fields after the command name, which ends at the last ')'.
-    let rest = stat
-        .rsplit_once(')')
-        .map(|(_, r)| r)
-        .ok_or("unexpected /proc/<pid>/stat")?;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    // utime and stime are fields 14 and 15; `rest` starts at field 3.
-    let field = |n: usize| -> Result<f64, String> {
-        fields
-            .get(n - 3)
-            .and_then(|v| v.parse::<f64>().ok())
-            .ok_or_else(|| format!("no field {n} in /proc/{pid}/stat"))
-    };
-    Ok((field(14)? + field(15)?) / ticks_per_sec)
-}
-
-fn clock_ticks() -> f64 {
-    std::process::Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(100.0)
-}
-
-/// A field of /proc/<pid>/status in KiB (VmHWM, VmRSS).
-fn proc_status_kib(pid: u32, field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status.lines().find_map(|l| {
-        l.strip_prefix(field)?
-            .strip_prefix(':')?
-            .trim()
-            .strip_suffix("kB")?
-            .trim()
-            .parse()
-            .ok()
-    })
-}
-
-fn mib(kib: Option<u64>) -> String {
-    kib.map_or("?".to_string(), |k| format!("{:.1} MiB", k as f64 / 1024.0))
-}
 
 /// The soft limit on open files of this process.
 fn open_files_limit() -> Option<u64> {
@@ -179,24 +125,6 @@ async fn scalar(plugin: &Plugin, ds: &Datasource, expr: &str) -> Result<f64, Str
         .ok_or_else(|| format!("{expr}: no value"))
 }
 
-/// CPU seconds of the calling thread.
-fn thread_cpu_seconds(ticks_per_sec: f64) -> Result<f64, String> {
-    let stat = std::fs::read_to_string("/proc/thread-self/stat")
-        .map_err(|e| format!("/proc/thread-self/stat: {e}"))?;
-    let rest = stat
-        .rsplit_once(')')
-        .map(|(_, r)| r)
-        .ok_or("unexpected /proc/thread-self/stat")?;
-    let fields: Vec<f64> = rest
-        .split_whitespace()
-        .map(|f| f.parse().unwrap_or(0.0))
-        .collect();
-    match (fields.get(11), fields.get(12)) {
-        (Some(u), Some(s)) => Ok((u + s) / ticks_per_sec),
-        _ => Err("no utime/stime in /proc/thread-self/stat".to_string()),
-    }
-}
-
 /// What the in-process baseline measured.
 struct Baseline {
     /// Median CPU seconds of one round.
@@ -213,7 +141,7 @@ fn in_process(
     rounds: usize,
     ticks: f64,
 ) -> Result<Baseline, String> {
-    let rss_before = proc_status_kib(std::process::id(), "VmRSS");
+    let rss_before = procfs::status_kib(std::process::id(), "VmRSS");
     let store = Store::new(StoreConfig::default());
     let keys: Vec<TargetKey> = (0..targets)
         .map(|i| TargetKey::new("vllm", format!("127.0.0.1:{}", 20_000 + i)))
@@ -222,7 +150,7 @@ fn in_process(
     let mut per_round = Vec::with_capacity(rounds);
     for round in 0..rounds + 1 {
         let ts = base + (round as i64) * INTERVAL.as_millis() as i64;
-        let started = thread_cpu_seconds(ticks)?;
+        let started = procfs::cpu_seconds("/proc/thread-self/stat", ticks)?;
         for (i, key) in keys.iter().enumerate() {
             let text = &texts[(i + round) % texts.len()];
             // As the scraper does: count against the limit, then ingest.
@@ -234,12 +162,12 @@ fn in_process(
         }
         // The first round creates the series; the scraper's steady state is the rest.
         if round > 0 {
-            per_round.push(thread_cpu_seconds(ticks)? - started);
+            per_round.push(procfs::cpu_seconds("/proc/thread-self/stat", ticks)? - started);
         }
     }
     per_round.sort_by(f64::total_cmp);
     let stats = store.stats();
-    let rss_after = proc_status_kib(std::process::id(), "VmRSS");
+    let rss_after = procfs::status_kib(std::process::id(), "VmRSS");
     Ok(Baseline {
         cpu_per_round: per_round[per_round.len() / 2],
         series: stats.series,
@@ -249,8 +177,8 @@ fn in_process(
 }
 
 async fn run() -> Result<(), String> {
-    let targets = env_usize("FANOUT_TARGETS", 1000).max(1);
-    let rounds = env_usize("FANOUT_ROUNDS", 6).max(1);
+    let targets = procfs::env_usize("FANOUT_TARGETS", 1000).max(1);
+    let rounds = procfs::env_usize("FANOUT_ROUNDS", 6).max(1);
     let needed = 2 * targets as u64 + 200;
     match open_files_limit() {
         Some(n) if n < needed => {
@@ -260,7 +188,7 @@ async fn run() -> Result<(), String> {
         }
         _ => {}
     }
-    let ticks = clock_ticks();
+    let ticks = procfs::clock_ticks();
     let (texts, answers) = pages()?;
     let bytes = texts[0].len();
     let samples = ScrapeSamples::new(&texts[0]).count();
@@ -280,9 +208,9 @@ async fn run() -> Result<(), String> {
     let pid = plugin.pid();
     // Idle: the plugin serving nothing.
     let idle_window = Duration::from_secs(3);
-    let c0 = cpu_seconds(pid, ticks)?;
+    let c0 = procfs::process_cpu_seconds(pid, ticks)?;
     tokio::time::sleep(idle_window).await;
-    let idle_per_sec = (cpu_seconds(pid, ticks)? - c0) / idle_window.as_secs_f64();
+    let idle_per_sec = (procfs::process_cpu_seconds(pid, ticks)? - c0) / idle_window.as_secs_f64();
 
     let ds = Datasource::prometheus("")
         .uid("fanout")
@@ -304,10 +232,10 @@ async fn run() -> Result<(), String> {
     tokio::time::sleep(INTERVAL).await;
     let window = INTERVAL * rounds as u32;
     let start_ms = support::now_ms();
-    let c1 = cpu_seconds(pid, ticks)?;
+    let c1 = procfs::process_cpu_seconds(pid, ticks)?;
     let t1 = Instant::now();
     tokio::time::sleep(window).await;
-    let c2 = cpu_seconds(pid, ticks)?;
+    let c2 = procfs::process_cpu_seconds(pid, ticks)?;
     let elapsed = t1.elapsed().as_secs_f64();
     let end_ms = support::now_ms();
     let busy = (c2 - c1) - idle_per_sec * elapsed;
@@ -325,8 +253,8 @@ async fn run() -> Result<(), String> {
     let stored = scalar(&plugin, &ds, "sum(scrape_samples_scraped)").await?;
     let measured_rounds = scrapes / targets as f64;
     let per_round = busy / measured_rounds.max(1.0);
-    let hwm = proc_status_kib(pid, "VmHWM");
-    let rss = proc_status_kib(pid, "VmRSS");
+    let hwm = procfs::status_kib(pid, "VmHWM");
+    let rss = procfs::status_kib(pid, "VmRSS");
     plugin.stop().await?;
     for s in &servers {
         s.abort();
@@ -370,13 +298,13 @@ async fn run() -> Result<(), String> {
         rounds + 1,
         baseline.series,
         baseline.store_mib,
-        mib(baseline.rss_growth_kib.map(|k| k.max(0) as u64))
+        procfs::mib(baseline.rss_growth_kib.map(|k| k.max(0) as u64))
     );
     println!(
         "plugin memory: peak (VmHWM) {}, RSS after {} rounds {}",
-        mib(hwm),
+        procfs::mib(hwm),
         measured_rounds.round() as usize + 2,
-        mib(rss)
+        procfs::mib(rss)
     );
     if per_round >= INTERVAL.as_secs_f64() {
         return Err("a scrape round does not fit in one core's 5 s".to_string());

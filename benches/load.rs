@@ -30,6 +30,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use support::grafana::{data_query_every, Datasource, Plugin};
+use support::procfs;
 use support::vllm::Simulator;
 use vllm_grafana::dashboard::{self, DatasourceFlavor};
 use vllm_grafana::promql::inspect;
@@ -50,39 +51,6 @@ fn env_secs(name: &str, default: u64) -> Duration {
             .and_then(|v| v.parse().ok())
             .unwrap_or(default),
     )
-}
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// A field of /proc/<pid>/status in KiB (VmHWM, VmRSS).
-fn proc_status_kib(pid: u32, field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status.lines().find_map(|l| {
-        l.strip_prefix(field)?
-            .strip_prefix(':')?
-            .trim()
-            .strip_suffix("kB")?
-            .trim()
-            .parse()
-            .ok()
-    })
-}
-
-/// utime + stime of a process in clock ticks (/proc/<pid>/stat fields 14, 15).
-fn cpu_ticks(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let (_, rest) = stat.rsplit_once(')')?;
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
-}
-
-fn mib(kib: Option<u64>) -> String {
-    kib.map_or("?".to_string(), |k| format!("{:.1} MiB", k as f64 / 1024.0))
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -247,8 +215,8 @@ async fn run() -> Result<(), String> {
     // History must cover the window before measuring, so every run does the same work.
     let warmup = env_secs("LOAD_WARMUP_SECONDS", window.as_secs() + 10);
     let window_ms = window.as_millis() as i64;
-    let clients = env_usize("LOAD_CLIENTS", 200).max(1);
-    let repeats = env_usize("LOAD_RUNS", 2).clamp(2, 10);
+    let clients = procfs::env_usize("LOAD_CLIENTS", 200).max(1);
+    let repeats = procfs::env_usize("LOAD_RUNS", 2).clamp(2, 10);
     let mut sims = Vec::with_capacity(TARGETS);
     for _ in 0..TARGETS {
         sims.push(Simulator::start(1, 1).await?);
@@ -311,19 +279,20 @@ async fn run() -> Result<(), String> {
         }
     }
     baseline.elapsed = started.elapsed();
-    let rss_before = proc_status_kib(pid, "VmRSS");
+    let rss_before = procfs::status_kib(pid, "VmRSS");
 
-    let cpu0 = cpu_ticks(pid);
+    let ticks = procfs::clock_ticks();
+    let cpu0 = procfs::process_cpu_seconds(pid, ticks).ok();
     let mut runs = Vec::with_capacity(repeats);
     let mut rss_after = Vec::with_capacity(repeats);
     for _ in 0..repeats {
         runs.push(load(&channel, &ds, &queries, clients, seconds, window_ms).await);
-        rss_after.push(proc_status_kib(pid, "VmRSS"));
+        rss_after.push(procfs::status_kib(pid, "VmRSS"));
     }
     let cpu = cpu0
-        .zip(cpu_ticks(pid))
-        .map(|(a, b)| (b - a) as f64 / 100.0);
-    let hwm = proc_status_kib(pid, "VmHWM");
+        .zip(procfs::process_cpu_seconds(pid, ticks).ok())
+        .map(|(a, b)| b - a);
+    let hwm = procfs::status_kib(pid, "VmHWM");
 
     println!(
         "direct mode, {TARGETS} simulated targets scraped every 1 s, {} dashboard queries ({ranges} range, {} instant), {} s window, {} s of history",
@@ -349,7 +318,7 @@ async fn run() -> Result<(), String> {
         let requests = runs.iter().map(|r| r.latencies.len()).sum::<usize>().max(1);
         let wall: f64 = runs.iter().map(|r| r.elapsed.as_secs_f64()).sum();
         println!(
-            "plugin CPU during the runs: {cpu:.1} s in {wall:.1} s ({:.2} cores; {:.2} ms per request, scraping included; 100 ticks/s assumed)",
+            "plugin CPU during the runs: {cpu:.1} s in {wall:.1} s ({:.2} cores; {:.2} ms per request, scraping included)",
             cpu / wall,
             cpu * 1000.0 / requests as f64
         );
@@ -361,11 +330,11 @@ async fn run() -> Result<(), String> {
         (Some(a), Some(b)) => format!("{:+.1} MiB", (b as f64 - a as f64) / 1024.0),
         _ => "?".to_string(),
     };
-    let after: Vec<String> = rss_after.iter().map(|k| mib(*k)).collect();
+    let after: Vec<String> = rss_after.iter().map(|k| procfs::mib(*k)).collect();
     println!(
         "plugin memory: peak (VmHWM) {}, RSS before load {}, after each run {} (growth run 1 -> run {repeats}: {growth}; the store keeps growing with the scrapes)",
-        mib(hwm),
-        mib(rss_before),
+        procfs::mib(hwm),
+        procfs::mib(rss_before),
         after.join(", ")
     );
     plugin.stop().await?;

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use support::grafana::{promql_query, Datasource, Plugin};
 use support::vllm::Simulator;
-use support::{eventually, frames, hostile, stubs};
+use support::{eventually, frames, hostile, procfs, stubs};
 use vllm_grafana::catalog::names;
 
 /// A direct-mode datasource with explicit, small limits.
@@ -103,13 +103,7 @@ fn assert_error(listed: &BTreeMap<String, Value>, url: &str, parts: &[&str]) {
 
 /// Peak resident memory of a process, in bytes (Linux `VmHWM`).
 fn peak_rss(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map(|kb| kb * 1024)
-        .expect("VmHWM")
+    procfs::status_kib(pid, "VmHWM").expect("VmHWM in /proc/<pid>/status") * 1024
 }
 
 /// The plugin is alive and never panicked.

@@ -8,6 +8,7 @@
 pub mod frames;
 pub mod grafana;
 pub mod hostile;
+pub mod procfs;
 pub mod prometheus;
 /// The blocking Prometheus helper that [`prometheus`] wraps.
 #[path = "../common/prometheus.rs"]
