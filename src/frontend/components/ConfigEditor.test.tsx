@@ -77,20 +77,31 @@ describe('ConfigEditor', () => {
     fireEvent.click(screen.getByRole('button', { name: /Add target/ }));
     const second = screen.getByLabelText('Target 2');
     fireEvent.change(second, { target: { value: 'ftp://10.0.0.6/metrics' } });
-    expect(screen.getByText('Unsupported scheme "ftp": use http or https')).toBeTruthy();
-    fireEvent.change(second, { target: { value: 'https://10.0.0.5:8000/metrics' } });
-    expect(screen.queryByText(/Unsupported scheme/)).toBeNull();
+    expect(screen.getByText('Scheme "ftp" cannot be scraped: use http:// or https://')).toBeTruthy();
+    fireEvent.change(second, { target: { value: 'https://10.0.0.6:8000/metrics' } });
+    expect(screen.queryByText(/cannot be scraped/)).toBeNull();
+    // One vLLM server per host:port, whatever the scheme or path.
     fireEvent.change(second, { target: { value: 'http://10.0.0.5:8000/metrics' } });
-    expect(screen.getByText('Duplicate of target 1')).toBeTruthy();
+    expect(screen.getByText('Same host:port as target 1')).toBeTruthy();
+    fireEvent.change(second, { target: { value: '10.0.0.5:8000/other' } });
+    expect(screen.getByText('Same host:port as target 1')).toBeTruthy();
+
+    // host:port is accepted and written out in full on blur.
+    fireEvent.change(second, { target: { value: '10.0.0.6' } });
+    expect(screen.queryByText(/Same host:port/)).toBeNull();
+    fireEvent.blur(second);
+    expect(last().jsonData.targets).toEqual(['http://10.0.0.5:8000/metrics', 'http://10.0.0.6:8000/metrics']);
 
     fireEvent.click(screen.getByRole('button', { name: 'Remove target 1' }));
-    expect(last().jsonData.targets).toEqual(['http://10.0.0.5:8000/metrics']);
+    expect(last().jsonData.targets).toEqual(['http://10.0.0.6:8000/metrics']);
   });
 
   it('stores timeout, scrape interval, retention, series limit and TLS as jsonData', () => {
     const { last } = renderStateful(settings({ jsonData: { mode: 'direct' } }));
-    fireEvent.change(screen.getByPlaceholderText('30'), { target: { value: '15' } });
+    fireEvent.change(screen.getByPlaceholderText('10'), { target: { value: '15' } });
     expect(last().jsonData.timeout).toBe(15);
+    // Longer than the default 10s scrape interval: refused by the backend, flagged here.
+    expect(screen.getByText(/Longer than the scrape interval \(10s\)/)).toBeTruthy();
     fireEvent.change(screen.getByPlaceholderText('10s'), { target: { value: '5s' } });
     expect(last().jsonData.scrapeInterval).toBe('5s');
     expect(last().jsonData.timeInterval).toBe('5s');
@@ -112,7 +123,7 @@ describe('ConfigEditor', () => {
 
   it('flags invalid numbers and durations without storing them', () => {
     const { last } = renderStateful(settings({ jsonData: { mode: 'direct' } }));
-    fireEvent.change(screen.getByPlaceholderText('30'), { target: { value: '0' } });
+    fireEvent.change(screen.getByPlaceholderText('10'), { target: { value: '0' } });
     expect(screen.getByText('Enter a number of seconds from 1 to 3600')).toBeTruthy();
     expect(last().jsonData.timeout).toBeUndefined();
     fireEvent.change(screen.getByPlaceholderText('10s'), { target: { value: 'often' } });
@@ -196,7 +207,8 @@ describe('ConfigEditor', () => {
     render(<ConfigEditor options={settings({ jsonData: { mode: 'direct' } })} onOptionsChange={vi.fn()} />);
     for (const text of [
       /the plugin scrapes vLLM's \/metrics endpoints/,
-      /a URL without a path gets \/metrics/,
+      /or host:port \(plain http; port 8000 when none is given\)/,
+      /A target without a path gets \/metrics/,
       /How often the plugin scrapes each target/,
       /kept in memory for queries/,
       /Most samples accepted from one scrape of one target/,

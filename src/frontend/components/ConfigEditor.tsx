@@ -14,7 +14,7 @@ import {
 } from '@grafana/ui';
 import React, { useState } from 'react';
 
-import { checkTarget, checkTargets, isDuration } from '../targets';
+import { checkTarget, checkTargets, durationSeconds, isDuration } from '../targets';
 import { Mode, VllmOptions, VllmSecureJsonData } from '../types';
 
 export type Props = DataSourcePluginOptionsEditorProps<VllmOptions, VllmSecureJsonData>;
@@ -112,11 +112,15 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
   const setTargets = (next: string[]) => setJson({ targets: next });
 
   const timeout = numberOrUndefined(timeoutText);
-  const timeoutError =
-    timeoutText.trim() !== '' && (timeout === undefined || timeout < 1 || timeout > 3600)
-      ? 'Enter a number of seconds from 1 to 3600'
-      : undefined;
   const interval = jsonData.scrapeInterval ?? jsonData.timeInterval ?? '';
+  // As the backend: in direct mode a scrape may not outlast its interval (10s when unset).
+  const intervalSeconds = durationSeconds(interval === '' ? '10s' : interval);
+  let timeoutError: string | undefined;
+  if (timeoutText.trim() !== '' && (timeout === undefined || timeout < 1 || timeout > 3600)) {
+    timeoutError = 'Enter a number of seconds from 1 to 3600';
+  } else if (mode === 'direct' && timeout !== undefined && intervalSeconds !== undefined && timeout > intervalSeconds) {
+    timeoutError = `Longer than the scrape interval (${interval === '' ? '10s' : interval}): lower the timeout or raise the interval`;
+  }
   const intervalError = interval !== '' && !isDuration(interval) ? 'Use a duration such as 10s or 1m' : undefined;
   const retention = jsonData.retention ?? '';
   const retentionError = retention !== '' && !isDuration(retention) ? 'Use a duration such as 6h or 2d' : undefined;
@@ -152,7 +156,7 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
         ) : (
           <Field
             label="Targets"
-            description="vLLM metrics endpoints to scrape, one per row, e.g. http://10.0.0.5:8000/metrics. http and https only; a URL without a path gets /metrics."
+            description="vLLM metrics endpoints to scrape, one per row: an http:// or https:// URL such as http://10.0.0.5:8000/metrics, or host:port (plain http; port 8000 when none is given). A target without a path gets /metrics."
           >
             <Stack direction="column" gap={1}>
               {targets.map((target, i) => (
@@ -162,7 +166,7 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
                       aria-label={`Target ${i + 1}`}
                       width={WIDTH}
                       value={target}
-                      placeholder="http://10.0.0.5:8000/metrics"
+                      placeholder="http://10.0.0.5:8000/metrics or 10.0.0.5:8000"
                       onChange={(e: React.ChangeEvent<HTMLInputElement>) =>
                         setTargets(targets.map((t, j) => (j === i ? e.currentTarget.value : t)))
                       }
@@ -263,7 +267,7 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
 
         <Field
           label="Timeout"
-          description="Seconds to wait for each request to Prometheus or to a target before giving up (default 30)."
+          description="Seconds to wait for each request to Prometheus (default 30), or in direct mode for each scrape of a target (default: the shorter of 10 s and the scrape interval; never longer than the scrape interval)."
           invalid={!!timeoutError}
           error={timeoutError}
         >
@@ -274,7 +278,7 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
             max={3600}
             width={16}
             value={timeoutText}
-            placeholder="30"
+            placeholder={mode === 'direct' ? '10' : '30'}
             suffix="s"
             onChange={(e: React.ChangeEvent<HTMLInputElement>) => {
               const text = e.currentTarget.value;
