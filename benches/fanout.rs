@@ -23,8 +23,9 @@ use support::grafana::{data_query, Datasource, Plugin};
 use support::procfs;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
+use vllm_grafana::scrape::ScrapeSamples;
 use vllm_grafana::simulator::{SimConfig, Simulator};
-use vllm_grafana::store::{ScrapeSamples, Store, StoreConfig, TargetKey};
+use vllm_grafana::store::{Store, StoreConfig, TargetKey};
 
 const INTERVAL: Duration = Duration::from_secs(5);
 const PAGES: usize = 16;

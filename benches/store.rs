@@ -16,8 +16,9 @@ use vllm_grafana::dashboard::{self, DatasourceFlavor};
 use vllm_grafana::eval;
 use vllm_grafana::exposition::{Entry, Parser};
 use vllm_grafana::promql::inspect::interpolate;
+use vllm_grafana::scrape::{is_created_series, ScrapeSamples};
 use vllm_grafana::simulator::{SimConfig, Simulator};
-use vllm_grafana::store::{is_created_series, ScrapeSamples, Store, StoreConfig, TargetKey};
+use vllm_grafana::store::{Store, StoreConfig, TargetKey};
 
 const TARGETS: usize = 16;
 const SCRAPES: i64 = 240; // one hour at 15 s

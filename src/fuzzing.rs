@@ -13,7 +13,8 @@
 
 use crate::eval::{self, EvalError, EvalOptions, Value};
 use crate::exposition::{self, Entry, Mode, Parser};
-use crate::store::{Matcher, ScrapeSamples, Store, StoreConfig, TargetKey};
+use crate::scrape::ScrapeSamples;
+use crate::store::{Matcher, Store, StoreConfig, TargetKey};
 
 pub use crate::plugin::fuzzing::{query, settings};
 

@@ -13,6 +13,7 @@ pub mod exposition;
 pub mod fuzzing;
 pub mod plugin;
 pub mod promql;
+pub mod scrape;
 pub mod simulator;
 pub mod store;
 pub mod targets;

@@ -1,6 +1,7 @@
 //! `vllm-grafana config --targets`: the list of vLLM endpoints to monitor,
 //! written where Prometheus (file_sd) reads it.
 
+use crate::scrape::{Scheme, ScrapeTarget, TargetError as ScrapeTargetError, DEFAULT_PATH};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -16,103 +17,116 @@ pub const PROMETHEUS_MODE_UID: &str = "vllm-prometheus";
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum TargetError {
-    #[error("no targets given: pass --targets host:port[,host:port...]")]
+    #[error("no targets given: pass --targets host:port[,host:port...] or URLs")]
     Empty,
-    #[error("target {index} ({text:?}): {reason}")]
+    #[error("target {index}: {error}")]
     Invalid {
         index: usize,
-        text: String,
-        reason: &'static str,
+        error: ScrapeTargetError,
+    },
+    #[error("target {index} ({url}) has the same host:port as target {first} ({first_url}): their series would mix; list each vLLM server once")]
+    SameInstance {
+        index: usize,
+        url: String,
+        first: usize,
+        first_url: String,
     },
     #[error("cannot write {path}: {reason}")]
     Write { path: PathBuf, reason: String },
 }
 
-/// One scrape target, as Prometheus wants it: `host:port`.
+/// A parsed `--targets` list.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Endpoint {
-    pub host: String,
-    pub port: u16,
+pub struct TargetList {
+    pub targets: Vec<ScrapeTarget>,
+    /// Entries that repeated an earlier one (after normalisation), dropped.
+    pub duplicates: Vec<String>,
 }
 
-impl Endpoint {
-    pub fn address(&self) -> String {
-        format!("{}:{}", self.host, self.port)
-    }
-
-    /// Inside the compose stack `localhost` is the Prometheus container.
-    pub fn is_loopback(&self) -> bool {
-        matches!(
-            self.host.as_str(),
-            "localhost" | "127.0.0.1" | "::1" | "[::1]"
-        )
-    }
-}
-
-/// Parse `host:port,host:port` (an `http://` prefix and a `/metrics` path are accepted and dropped).
-pub fn parse_targets(list: &str) -> Result<Vec<Endpoint>, TargetError> {
-    let mut out = Vec::new();
+/// Parses `host:port,https://host:8443/custom/metrics,...` with the scrape
+/// module's one target parser: schemes and paths are kept, exact repeats
+/// dropped, and two entries on one host:port refused.
+pub fn parse_targets(list: &str) -> Result<TargetList, TargetError> {
+    let mut targets: Vec<ScrapeTarget> = Vec::new();
+    let mut duplicates = Vec::new();
     for (i, raw) in list
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .enumerate()
     {
-        let invalid = |reason| TargetError::Invalid {
-            index: i + 1,
-            text: raw.to_string(),
-            reason,
-        };
-        let rest = raw
-            .strip_prefix("http://")
-            .or_else(|| raw.strip_prefix("https://"))
-            .unwrap_or(raw);
-        let hostport = rest.split('/').next().unwrap_or(rest);
-        let (host, port) = hostport
-            .rsplit_once(':')
-            .ok_or_else(|| invalid("expected host:port, e.g. 10.0.0.5:8000"))?;
-        if host.is_empty() || host.chars().any(|c| c.is_whitespace() || c == '"') {
-            return Err(invalid("invalid host"));
+        let index = i + 1;
+        let target =
+            ScrapeTarget::parse(raw).map_err(|error| TargetError::Invalid { index, error })?;
+        if targets.contains(&target) {
+            duplicates.push(target.url());
+            continue;
         }
-        let port: u16 = port
-            .parse()
-            .ok()
-            .filter(|p| *p > 0)
-            .ok_or_else(|| invalid("port must be a number from 1 to 65535"))?;
-        out.push(Endpoint {
-            host: host.to_string(),
-            port,
-        });
+        if let Some(j) = targets
+            .iter()
+            .position(|t| t.instance() == target.instance())
+        {
+            return Err(TargetError::SameInstance {
+                index,
+                url: target.url(),
+                first: j + 1,
+                first_url: targets[j].url(),
+            });
+        }
+        targets.push(target);
     }
-    if out.is_empty() {
+    if targets.is_empty() {
         return Err(TargetError::Empty);
     }
-    Ok(out)
+    Ok(TargetList {
+        targets,
+        duplicates,
+    })
 }
 
 #[derive(Serialize)]
-struct FileSdGroup<'a> {
+struct FileSdGroup {
     targets: Vec<String>,
-    labels: BTreeMap<&'a str, &'a str>,
+    labels: BTreeMap<String, String>,
 }
 
-/// The file_sd JSON for `endpoints`, labelled with `environment`.
-pub fn file_sd_json(endpoints: &[Endpoint], environment: &str) -> String {
-    let group = FileSdGroup {
-        targets: endpoints.iter().map(Endpoint::address).collect(),
-        labels: BTreeMap::from([("environment", environment)]),
-    };
-    let mut text = serde_json::to_string_pretty(&[group]).unwrap_or_else(|_| "[]".to_string());
+/// The file_sd JSON for `targets`, labelled with `environment`. Targets
+/// with another scheme, path or query than the job's (`http`, `/metrics`)
+/// go in groups of their own whose `__scheme__`, `__metrics_path__` and
+/// `__param_<name>` labels Prometheus applies to them.
+pub fn file_sd_json(targets: &[ScrapeTarget], environment: &str) -> String {
+    let mut groups: Vec<FileSdGroup> = Vec::new();
+    for t in targets {
+        let mut labels = BTreeMap::from([("environment".to_string(), environment.to_string())]);
+        if t.scheme() != Scheme::Http {
+            labels.insert("__scheme__".into(), t.scheme().as_str().into());
+        }
+        if t.path() != DEFAULT_PATH {
+            labels.insert("__metrics_path__".into(), t.path().into());
+        }
+        for (name, value) in t.params() {
+            labels.insert(format!("__param_{name}"), value);
+        }
+        match groups.iter_mut().find(|g| g.labels == labels) {
+            Some(g) => g.targets.push(t.instance()),
+            None => groups.push(FileSdGroup {
+                targets: vec![t.instance()],
+                labels,
+            }),
+        }
+    }
+    let mut text = serde_json::to_string_pretty(&groups).unwrap_or_else(|_| "[]".to_string());
     text.push('\n');
     text
 }
 
 /// The plugin's datasources for the stack: direct mode scraping `endpoints`
 /// itself, and Prometheus mode reading the stack's Prometheus.
-pub fn plugin_datasources_yaml(endpoints: &[Endpoint]) -> String {
-    let urls: Vec<String> = endpoints
+pub fn plugin_datasources_yaml(targets: &[ScrapeTarget]) -> String {
+    // JSON strings are YAML strings: quoting keeps any URL intact.
+    let urls: Vec<String> = targets
         .iter()
-        .map(|e| format!("        - http://{}/metrics\n", e.address()))
+        .map(|t| format!("        - {}\n", serde_json::Value::String(t.url())))
         .collect();
     format!(
         "# Written by `vllm-grafana config --targets`; the plugin's datasources for the stack.\n\
@@ -158,14 +172,14 @@ fn write(path: PathBuf, text: &str) -> Result<PathBuf, TargetError> {
 /// plugin's direct-mode datasource.
 pub fn write_targets(
     root: &Path,
-    endpoints: &[Endpoint],
+    targets: &[ScrapeTarget],
     environment: &str,
 ) -> Result<Vec<PathBuf>, TargetError> {
     Ok(vec![
-        write(root.join(FILE_SD), &file_sd_json(endpoints, environment))?,
+        write(root.join(FILE_SD), &file_sd_json(targets, environment))?,
         write(
             root.join(PLUGIN_DATASOURCES),
-            &plugin_datasources_yaml(endpoints),
+            &plugin_datasources_yaml(targets),
         )?,
     ])
 }
@@ -174,43 +188,64 @@ pub fn write_targets(
 mod tests {
     use super::*;
 
+    fn urls(list: &TargetList) -> Vec<String> {
+        list.targets.iter().map(ScrapeTarget::url).collect()
+    }
+
     #[test]
-    fn parses_lists_with_schemes_and_paths() {
-        let t = parse_targets("10.0.0.5:8000, http://gpu-2:8001/metrics,").expect("valid");
+    fn parses_lists_keeping_schemes_and_paths() {
+        let t = parse_targets("10.0.0.5:8000, https://gpu-2:8443/custom/metrics,").expect("valid");
         assert_eq!(
-            t.iter().map(Endpoint::address).collect::<Vec<_>>(),
-            ["10.0.0.5:8000", "gpu-2:8001"]
+            urls(&t),
+            [
+                "http://10.0.0.5:8000/metrics",
+                "https://gpu-2:8443/custom/metrics"
+            ]
         );
+        let t = parse_targets("a:1,http://a:1/metrics,A:1").expect("valid");
+        assert_eq!(urls(&t), ["http://a:1/metrics"]);
+        assert_eq!(t.duplicates.len(), 2);
     }
 
     #[test]
     fn bad_entries_name_their_position() {
         assert_eq!(parse_targets(" , "), Err(TargetError::Empty));
-        let e = parse_targets("a:1,b").expect_err("no port");
-        assert!(e.to_string().starts_with("target 2 (\"b\")"), "{e}");
+        let e = parse_targets("a:1,::1:8000").expect_err("bare IPv6");
+        assert!(e.to_string().starts_with("target 2: \"::1:8000\""), "{e}");
+        assert!(e.to_string().contains("[::1:8000]"), "{e}");
         assert!(parse_targets("a:70000").is_err());
         assert!(parse_targets(":80").is_err());
+        let e = parse_targets("a:1,https://a:1/other").expect_err("same instance");
+        assert!(e.to_string().contains("same host:port as target 1"), "{e}");
     }
 
     #[test]
     fn plugin_datasources_list_the_targets_for_direct_mode() {
-        let t = parse_targets("a:1,b:2").expect("valid");
+        let t = parse_targets("a:1,https://[::1]:2/x?k=v").expect("valid");
         let doc: serde_json::Value =
-            serde_yaml::from_str(&plugin_datasources_yaml(&t)).expect("yaml");
+            serde_yaml::from_str(&plugin_datasources_yaml(&t.targets)).expect("yaml");
         let direct = &doc["datasources"][0];
         assert_eq!(direct["jsonData"]["mode"], "direct");
         assert_eq!(
             direct["jsonData"]["targets"],
-            serde_json::json!(["http://a:1/metrics", "http://b:2/metrics"])
+            serde_json::json!(["http://a:1/metrics", "https://[::1]:2/x?k=v"])
         );
         assert_eq!(doc["datasources"][1]["url"], STACK_PROMETHEUS_URL);
     }
 
     #[test]
-    fn file_sd_is_what_prometheus_reads() {
-        let t = parse_targets("a:1,b:2").expect("valid");
-        let v: serde_json::Value = serde_json::from_str(&file_sd_json(&t, "prod")).expect("json");
+    fn file_sd_groups_carry_scheme_path_and_params() {
+        let t = parse_targets("a:1,b:2,https://c:3/custom?x=1,https://d:4/custom?x=1,https://e:5")
+            .expect("valid");
+        let v: serde_json::Value =
+            serde_json::from_str(&file_sd_json(&t.targets, "prod")).expect("json");
         assert_eq!(v[0]["targets"], serde_json::json!(["a:1", "b:2"]));
-        assert_eq!(v[0]["labels"]["environment"], "prod");
+        assert_eq!(v[0]["labels"], serde_json::json!({"environment": "prod"}));
+        assert_eq!(v[1]["targets"], serde_json::json!(["c:3", "d:4"]));
+        assert_eq!(
+            v[1]["labels"],
+            serde_json::json!({"environment": "prod", "__scheme__": "https", "__metrics_path__": "/custom", "__param_x": "1"})
+        );
+        assert_eq!(v[2]["targets"], serde_json::json!(["e:5"]));
     }
 }

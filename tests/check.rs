@@ -102,37 +102,101 @@ fn text_output_names_release_models_and_problems() {
 #[tokio::test]
 async fn unreachable_targets_say_why() {
     let refused = closed_port();
-    let html = fixed(
-        "200 OK",
-        "text/html",
-        "<html><body>Bad gateway</body></html>",
-    )
-    .await;
-    let status = fixed("503 Service Unavailable", "text/plain", "down").await;
     let hang = silent().await;
+    // A plain-HTTP server asked for TLS.
+    let plain = fixed("200 OK", "text/plain", "up 1\n").await;
     let targets = vec![
         format!("http://{refused}/metrics"),
-        format!("http://{html}/metrics"),
-        format!("http://{status}/metrics"),
         format!("http://{hang}/metrics"),
         "http://no-such-host.invalid:8000/metrics".to_string(),
+        format!("https://{plain}/metrics"),
     ];
     let reports = check_all(&targets, Duration::from_millis(800)).await;
     let kinds: Vec<String> = reports
         .iter()
         .map(|r| {
-            assert!(!r.reachable && !r.healthy);
+            assert!(!r.reachable && !r.healthy, "{}", r.target);
             serde_json::to_value(&r.error).expect("json")["kind"]
                 .as_str()
                 .unwrap_or("")
                 .to_string()
         })
         .collect();
-    assert_eq!(
-        kinds,
-        ["refused", "not_prometheus", "status", "timeout", "dns"]
+    assert_eq!(kinds, ["refused", "timeout", "dns", "tls"]);
+    assert!(
+        reports[3].problems[0].starts_with("TLS failed"),
+        "{}",
+        reports[3].problems[0]
     );
-    assert!(reports[2].problems[0].contains("503"));
+}
+
+// Multi-threaded: the servers answer while the CLI run below blocks a thread.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn servers_that_answer_something_else_are_reachable_but_not_prometheus() {
+    let html = fixed(
+        "200 OK",
+        "text/html",
+        "<html><head><title>Sign in</title></head><body>login</body></html>",
+    )
+    .await;
+    let json = fixed(
+        "200 OK",
+        "application/json",
+        "{\"object\":\"list\",\"data\":[]}",
+    )
+    .await;
+    let garbage = fixed("200 OK", "text/plain", "hello world\nthis is not metrics\n").await;
+    let binary = fixed("200 OK", "text/plain", "\u{0}\u{1}\u{2}binary").await;
+    let status = fixed("503 Service Unavailable", "text/plain", "down").await;
+    let targets: Vec<String> = [html, json, garbage, binary, status]
+        .iter()
+        .map(|a| format!("http://{a}/metrics"))
+        .collect();
+    let reports = check_all(&targets, Duration::from_secs(5)).await;
+    let got: Vec<(bool, String)> = reports
+        .iter()
+        .map(|r| (r.reachable && !r.healthy, r.problems[0].clone()))
+        .collect();
+    let want = [
+        "reachable, but not Prometheus text (got HTML (a page titled \"Sign in\"))",
+        "reachable, but not Prometheus text (got JSON)",
+        "reachable, but not Prometheus text (got text with no valid sample; line 1, column",
+        "reachable, but not Prometheus text (got binary data)",
+        "HTTP 503 Service Unavailable: down",
+    ];
+    for ((ok, problem), want) in got.iter().zip(want) {
+        assert!(ok, "{problem}");
+        assert!(
+            problem.starts_with(want),
+            "{problem:?} does not start with {want:?}"
+        );
+    }
+    // The text output says the same, without "unreachable".
+    let (code, out) = run_cli(&["check", "--timeout", "5", &targets[1]]);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("  reachable, but not Prometheus text (got JSON)"),
+        "{out}"
+    );
+    assert!(!out.contains("unreachable"), "{out}");
+}
+
+#[test]
+fn hosts_and_files_are_told_apart_on_the_command_line() {
+    // A bare host is an endpoint (port 8000), not a file name.
+    let (code, out) = run_cli(&["check", "--timeout", "2", "no-such-host.invalid"]);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("== http://no-such-host.invalid:8000/metrics"),
+        "{out}"
+    );
+    assert!(out.contains("DNS lookup failed"), "{out}");
+    let (code, out) = run_cli(&["check", "missing-scrape.txt"]);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("cannot read file: missing-scrape.txt"),
+        "{out}"
+    );
 }
 
 #[test]

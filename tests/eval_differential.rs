@@ -13,7 +13,7 @@
 //!   create-blocks-from openmetrics` and the store through `Store::backfill`;
 //!   series end by the 5-minute lookback on both sides.
 //! * with staleness: the store ingests every scrape as the scraper does
-//!   (`ingest`, `mark_down`, `record_scrape`), writing its own staleness
+//!   (`ingest`, `mark_down`, `scrape::record_report`), writing its own staleness
 //!   markers; Prometheus receives the same samples over remote write, with
 //!   the staleness markers its scrape loop would have written (a series
 //!   missing from a scrape, every series of a failed scrape). One model of
@@ -36,10 +36,9 @@ use vllm_grafana::dashboard::{self, DatasourceFlavor};
 use vllm_grafana::eval::{self, EvalError};
 use vllm_grafana::exposition::{Entry, Parser};
 use vllm_grafana::promql::inspect::interpolate;
+use vllm_grafana::scrape::{is_created_series, record_report, ScrapeReport};
 use vllm_grafana::simulator::{SimConfig, Simulator};
-use vllm_grafana::store::{
-    is_created_series, is_stale, stale_nan, ScrapeReport, Store, StoreConfig, TargetKey,
-};
+use vllm_grafana::store::{is_stale, stale_nan, Store, StoreConfig, TargetKey};
 
 const BASE_MS: i64 = 1_700_000_000_000;
 const SCRAPE_MS: i64 = 15_000;
@@ -651,9 +650,7 @@ fn scraped_store(scrapes: &[ScrapeResult]) -> Store {
             duration_seconds: SCRAPE_SECONDS,
             samples_scraped: s.samples.len(),
         };
-        store
-            .record_scrape(&s.target, s.ts, &report)
-            .expect("in order");
+        record_report(&store, &s.target, s.ts, &report).expect("in order");
     }
     store
 }

@@ -193,3 +193,42 @@ async fn invalid_direct_targets_are_named() {
     assert!(health.message.contains("targets[0]"), "{}", health.message);
     plugin.stop().await.expect("clean stop");
 }
+
+/// Range queries never step below the scrape interval, however small the
+/// `intervalMs` Grafana sends (a narrow range on a wide panel).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn range_queries_step_no_finer_than_the_scrape_interval() {
+    let sim = Simulator::start(1, 1).await.expect("simulator");
+    let plugin = Plugin::start().await.expect("plugin starts");
+    let ds = Datasource::direct("min-step", &[format!("http://{}/metrics", sim.addr)]);
+    let now = support::now_ms();
+    let query = support::grafana::data_query_every(
+        "A",
+        json!({"expr": "up", "range": true, "instant": false, "interval": ""}),
+        now - 30_000,
+        now + 5_000,
+        20,
+    );
+    eventually("three scrapes", Duration::from_secs(15), || async {
+        let resp = plugin.query(&ds, vec![query.clone()]).await.ok()?;
+        let frames = frames::frames_of(&resp, "A").ok()?;
+        let times: Vec<i64> = frames
+            .iter()
+            .flat_map(|f| f.fields.iter())
+            .flat_map(|f| f.times())
+            .collect();
+        if times.len() < 3 {
+            return None;
+        }
+        let gaps: Vec<i64> = times.windows(2).map(|w| w[1] - w[0]).collect();
+        // Frame times are in nanoseconds.
+        assert!(
+            gaps.iter().all(|&g| g >= 1_000_000_000),
+            "steps below the 1 s scrape interval: {gaps:?}"
+        );
+        Some(())
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    plugin.stop().await.expect("clean stop");
+}

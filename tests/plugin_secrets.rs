@@ -42,9 +42,7 @@ const CLIENT_KEY: &str = "key-Mm90-client-key-secret";
 const CLIENT_CERT: &str = "crt-Pa46-client-cert-secret";
 const OTHER: &str = "any-Wd03-secure-json-secret";
 
-const CA_PEM: &str = include_str!("fixtures/tls/ca.pem");
-const SERVER_PEM: &str = include_str!("fixtures/tls/server.pem");
-const SERVER_KEY: &str = include_str!("fixtures/tls/server.key");
+use support::tls::{CA_PEM, SERVER_PEM};
 const CLIENT_CA_PEM: &str = include_str!("fixtures/tls/client-ca.pem");
 const CLIENT_PEM: &str = include_str!("fixtures/tls/client.pem");
 const CLIENT_KEY_PEM: &str = include_str!("fixtures/tls/client.key");
@@ -98,7 +96,7 @@ fn direct(uid: &str, targets: &[String]) -> Datasource {
         .json("timeInterval", Value::Null)
         .json("targets", json!(targets))
         .json("scrapeInterval", json!("1s"))
-        .json("timeout", json!(2))
+        .json("timeout", json!(1))
 }
 
 /// A background loopback server, stopped when dropped.
@@ -159,29 +157,7 @@ async fn https() -> Server {
 
 /// [`https`], demanding a client certificate from `client_ca` when given.
 async fn https_server(client_ca: Option<&str>) -> Server {
-    use tokio_rustls::rustls::pki_types::pem::PemObject;
-    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(SERVER_PEM.as_bytes())
-        .collect::<Result<_, _>>()
-        .expect("server certificate");
-    let key = PrivateKeyDer::from_pem_slice(SERVER_KEY.as_bytes()).expect("server key");
-    let builder = tokio_rustls::rustls::ServerConfig::builder();
-    let builder = match client_ca {
-        None => builder.with_no_client_auth(),
-        Some(pem) => {
-            let mut roots = tokio_rustls::rustls::RootCertStore::empty();
-            for cert in CertificateDer::pem_slice_iter(pem.as_bytes()) {
-                roots.add(cert.expect("client CA")).expect("client CA");
-            }
-            let verifier =
-                tokio_rustls::rustls::server::WebPkiClientVerifier::builder(Arc::new(roots))
-                    .build()
-                    .expect("client verifier");
-            builder.with_client_cert_verifier(verifier)
-        }
-    };
-    let config = builder.with_single_cert(certs, key).expect("TLS config");
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let acceptor = support::tls::acceptor(client_ca).expect("TLS acceptor");
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let task = tokio::spawn(async move {

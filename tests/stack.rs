@@ -94,7 +94,7 @@ fn committed_plugin_datasources_match_the_committed_targets() {
             .expect("plugin datasources");
     assert_eq!(
         committed,
-        vllm_grafana::targets::plugin_datasources_yaml(&endpoints)
+        vllm_grafana::targets::plugin_datasources_yaml(&endpoints.targets)
     );
 }
 
@@ -133,7 +133,12 @@ fn config_command_writes_targets_prometheus_accepts() {
         .expect("copy");
     }
     let out = Command::new(env!("CARGO_BIN_EXE_vllm-grafana"))
-        .args(["config", "--targets", "10.0.0.5:8000,gpu-2:8001", "--root"])
+        .args([
+            "config",
+            "--targets",
+            "10.0.0.5:8000,gpu-2:8001,https://gpu-3:8443/custom/metrics,10.0.0.5:8000",
+            "--root",
+        ])
         .arg(tmp.path())
         .output()
         .expect("run");
@@ -144,7 +149,26 @@ fn config_command_writes_targets_prometheus_accepts() {
     );
     let written =
         std::fs::read_to_string(tmp.path().join(vllm_grafana::targets::FILE_SD)).expect("written");
-    assert!(written.contains("gpu-2:8001"));
+    let groups: serde_json::Value = serde_json::from_str(&written).expect("json");
+    assert_eq!(
+        groups[0]["targets"],
+        serde_json::json!(["10.0.0.5:8000", "gpu-2:8001"])
+    );
+    assert_eq!(groups[1]["targets"], serde_json::json!(["gpu-3:8443"]));
+    assert_eq!(groups[1]["labels"]["__scheme__"], "https");
+    assert_eq!(groups[1]["labels"]["__metrics_path__"], "/custom/metrics");
+    let plugin =
+        std::fs::read_to_string(tmp.path().join(vllm_grafana::targets::PLUGIN_DATASOURCES))
+            .expect("written");
+    assert!(
+        plugin.contains("\"https://gpu-3:8443/custom/metrics\""),
+        "{plugin}"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("listed more than once"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let check = Command::new("promtool")
         .args(["check", "config", "prometheus.yml"])
         .current_dir(tmp.path().join("prometheus"))
@@ -156,11 +180,15 @@ fn config_command_writes_targets_prometheus_accepts() {
         String::from_utf8_lossy(&check.stdout)
     );
     let bad = Command::new(env!("CARGO_BIN_EXE_vllm-grafana"))
-        .args(["config", "--targets", "10.0.0.5"])
+        .args(["config", "--targets", "10.0.0.5:8000,::1:8000"])
         .output()
         .expect("run");
     assert_eq!(bad.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("target 1"));
+    let said = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        said.contains("target 2") && said.contains("[::1:8000]"),
+        "{said}"
+    );
 }
 
 #[test]

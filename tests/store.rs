@@ -7,11 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use vllm_grafana::catalog::names;
 use vllm_grafana::exposition::{Entry, Parser};
+use vllm_grafana::scrape::{is_created_series, record_report, ScrapeReport, ScrapeSamples};
 use vllm_grafana::simulator::{SimConfig, Simulator};
-use vllm_grafana::store::{
-    is_created_series, is_stale, Labels, Matcher, ScrapeReport, ScrapeSamples, Store, StoreConfig,
-    TargetKey, METRIC_NAME,
-};
+use vllm_grafana::store::{is_stale, Labels, Matcher, Store, StoreConfig, TargetKey, METRIC_NAME};
 
 const BASE_MS: i64 = 1_700_000_000_000;
 const INTERVAL: Duration = Duration::from_secs(15);
@@ -126,17 +124,12 @@ fn busy_vllm_compresses_to_at_most_one_and_a_half_bytes_per_sample() {
         store
             .ingest(&key, ts, ScrapeSamples::new(&text))
             .expect("in order");
-        store
-            .record_scrape(
-                &key,
-                ts,
-                &ScrapeReport {
-                    up: true,
-                    duration_seconds: 0.004 + (i % 5) as f64 * 0.001,
-                    samples_scraped: 3000,
-                },
-            )
-            .expect("same scrape");
+        let report = ScrapeReport {
+            up: true,
+            duration_seconds: 0.004 + (i % 5) as f64 * 0.001,
+            samples_scraped: 3000,
+        };
+        record_report(&store, &key, ts, &report).expect("same scrape");
     }
     let stats = store.stats();
     let bps = stats.bytes_per_sample();

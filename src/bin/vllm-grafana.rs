@@ -76,7 +76,8 @@ enum Command {
     },
     /// Set the vLLM endpoints the stack monitors (Prometheus's target list and the plugin's direct-mode datasource).
     Config {
-        /// Comma-separated host:port list, e.g. 10.0.0.5:8000,10.0.0.6:8000.
+        /// Comma-separated endpoints: host:port (http, /metrics) or URLs with scheme and path,
+        /// e.g. 10.0.0.5:8000,https://gpu-2:8443/custom/metrics.
         #[arg(long, required = true)]
         targets: String,
         /// Value of the `environment` label on these targets.
@@ -187,19 +188,23 @@ async fn run(command: Command) -> ExitCode {
             environment,
             root,
         } => {
-            let endpoints = match targets::parse_targets(&list) {
+            let parsed = match targets::parse_targets(&list) {
                 Ok(e) => e,
                 Err(e) => {
                     eprintln!("error: {e}");
                     return ExitCode::from(2);
                 }
             };
+            for url in &parsed.duplicates {
+                eprintln!("note: {url} is listed more than once; it is scraped once");
+            }
+            let endpoints = parsed.targets;
             for e in endpoints.iter().filter(|e| e.is_loopback()) {
                 eprintln!(
                     "note: {} is the Prometheus container itself inside docker compose; \
                      use host.docker.internal:{} for a vLLM server on this machine",
-                    e.address(),
-                    e.port
+                    e.instance(),
+                    e.port()
                 );
             }
             eprintln!(

@@ -5,79 +5,64 @@ mod fetch;
 mod render;
 mod report;
 
-pub use fetch::{fetch, FetchError, Fetched, Target, MAX_BODY};
+pub use fetch::{fetch, fetcher, Fetched, Source};
 pub use render::render_text;
 pub use report::{FamilySummary, KeyValues, TargetReport};
 
 use crate::catalog::sniff::sniff;
 use crate::exposition::{parse, Mode};
+use crate::scrape::{check_text, Fetcher, Limits, ScrapeFailure};
 use std::time::{Duration, Instant};
 
 /// Check every target concurrently; reports come back in argument order.
 pub async fn check_all(targets: &[String], timeout: Duration) -> Vec<TargetReport> {
-    let client = match reqwest::Client::builder()
-        .connect_timeout(timeout)
-        .timeout(timeout)
-        .redirect(reqwest::redirect::Policy::limited(3))
-        .build()
-    {
-        Ok(c) => c,
+    let fetcher = match fetcher(timeout) {
+        Ok(f) => std::sync::Arc::new(f),
         Err(e) => {
             return targets
                 .iter()
                 .map(|t| {
-                    TargetReport::unreachable(t.clone(), FetchError::Other(e.to_string()), 0.0)
+                    TargetReport::failed(
+                        Source::parse(t).display(),
+                        ScrapeFailure::Connect(e.clone()),
+                        0.0,
+                    )
                 })
                 .collect();
         }
     };
     let tasks = targets.iter().map(|arg| {
-        let client = client.clone();
-        let target = Target::parse(arg);
-        async move { check_one(&client, &target, timeout).await }
+        let fetcher = std::sync::Arc::clone(&fetcher);
+        let source = Source::parse(arg);
+        async move { check_one(&fetcher, &source).await }
     });
     futures_join_all(tasks).await
 }
 
-/// Check one target.
-pub async fn check_one(
-    client: &reqwest::Client,
-    target: &Target,
-    timeout: Duration,
-) -> TargetReport {
+/// Check one source.
+pub async fn check_one(fetcher: &Fetcher, source: &Source) -> TargetReport {
     let start = Instant::now();
-    let fetched = fetch(client, target, timeout).await;
+    let fetched = fetch(fetcher, source).await;
     let ms = start.elapsed().as_secs_f64() * 1000.0;
     match fetched {
-        Err(FetchError::Timeout(_)) => {
-            TargetReport::unreachable(target.display(), FetchError::Timeout(timeout), ms)
-        }
-        Err(e) => TargetReport::unreachable(target.display(), e, ms),
-        Ok(f) => report_for_text(target.display(), &f.body, ms),
+        Err(e) => TargetReport::failed(source.display(), e, ms),
+        Ok(f) => report_for_text(source.display(), &f.body, ms),
     }
 }
 
-/// Build a report from exposition text already in hand.
+/// Build a report from exposition text already in hand. Text in which no
+/// line is a sample is refused with the same words as a live scrape.
 pub fn report_for_text(target: String, body: &str, fetch_ms: f64) -> TargetReport {
+    let limits = Limits::for_check(Duration::ZERO);
+    if let Err(e) = check_text(body, &limits) {
+        return TargetReport::failed(target, e, fetch_ms);
+    }
     match parse(body, Mode::Lenient) {
         Ok(exp) => {
-            if exp.families.is_empty() && !exp.bad_lines.is_empty() {
-                let first = &exp.bad_lines[0];
-                return TargetReport::unreachable(
-                    target,
-                    FetchError::NotPrometheus(format!(
-                        "no valid line; line {}: {} near `{}`",
-                        first.line, first.reason, first.excerpt
-                    )),
-                    fetch_ms,
-                );
-            }
             let sniffed = sniff(&exp);
             TargetReport::from_scrape(target, &exp, sniffed, body.len(), fetch_ms)
         }
-        Err(e) => {
-            TargetReport::unreachable(target, FetchError::NotPrometheus(e.to_string()), fetch_ms)
-        }
+        Err(e) => TargetReport::failed(target, ScrapeFailure::Transport(e.to_string()), fetch_ms),
     }
 }
 

@@ -11,14 +11,28 @@ fn num(v: Option<f64>) -> String {
     }
 }
 
+/// The reports as text for a terminal. Everything a server sent (model
+/// names, label values, error pages) may hold control characters: they are
+/// printed as escapes, so a scrape cannot move the cursor or recolour it.
 pub fn render_text(reports: &[TargetReport]) -> String {
+    render_raw(reports)
+        .split('\n')
+        .map(crate::scrape::escape)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn render_raw(reports: &[TargetReport]) -> String {
     let mut out = String::new();
     for r in reports {
         let verdict = if r.healthy { "OK" } else { "PROBLEM" };
         let _ = writeln!(out, "== {} [{verdict}]", r.target);
-        if !r.reachable {
-            let reason = r.error.as_ref().map_or_else(String::new, |e| e.to_string());
-            let _ = writeln!(out, "  unreachable: {reason}");
+        if let Some(e) = &r.error {
+            if r.reachable {
+                let _ = writeln!(out, "  {e}");
+            } else {
+                let _ = writeln!(out, "  unreachable: {e}");
+            }
             out.push('\n');
             continue;
         }
@@ -102,4 +116,18 @@ pub fn render_text(reports: &[TargetReport]) -> String {
         out.push('\n');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_from_a_scrape_are_escaped() {
+        let text = "# TYPE vllm:num_requests_running gauge\nvllm:num_requests_running{model_name=\"m\u{1b}[2J\u{7}\"} 1\n";
+        let report = crate::check::report_for_text("t".into(), text, 0.0);
+        let out = render_text(&[report]);
+        assert!(out.contains("m\\u{1b}[2J\\u{7}"), "{out}");
+        assert!(!out.chars().any(|c| c.is_control() && c != '\n'), "{out}");
+    }
 }

@@ -1,9 +1,9 @@
 //! What `check` says about one target, built from its parsed scrape.
 
-use super::fetch::FetchError;
 use crate::catalog::sniff::Sniffed;
 use crate::catalog::{lookup, metrics_at, names, Condition, Features};
 use crate::exposition::{Exposition, Family};
+use crate::scrape::ScrapeFailure;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -50,7 +50,7 @@ pub struct TargetReport {
     pub target: String,
     pub reachable: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<FetchError>,
+    pub error: Option<ScrapeFailure>,
     pub fetch_ms: f64,
     pub bytes: usize,
     pub sniffed: Option<Sniffed>,
@@ -69,11 +69,13 @@ pub struct TargetReport {
 const BAD_LINES_SHOWN: usize = 10;
 
 impl TargetReport {
-    pub fn unreachable(target: String, error: FetchError, fetch_ms: f64) -> TargetReport {
+    /// A source that could not be read or is not Prometheus text; `reachable`
+    /// says whether a server answered at all.
+    pub fn failed(target: String, error: ScrapeFailure, fetch_ms: f64) -> TargetReport {
         TargetReport {
             problems: vec![error.to_string()],
             target,
-            reachable: false,
+            reachable: error.server_answered(),
             error: Some(error),
             fetch_ms,
             bytes: 0,

@@ -1,6 +1,7 @@
 use super::*;
 use crate::catalog::names;
-use crate::store::{ScrapeReport, StoreConfig, TargetKey};
+use crate::scrape::{record_report, ScrapeReport};
+use crate::store::{StoreConfig, TargetKey};
 
 const T0: i64 = 1_700_000_000_000;
 
@@ -42,17 +43,17 @@ fn staleness_markers_end_series_at_once_and_lookback_otherwise() {
     assert_eq!(at(T0 + 15_001 + 300_000).len(), 0);
     // A failed scrape ends every series of the target at its timestamp.
     store.mark_down(&key("a"), T0 + 30_000).expect("in order");
-    store
-        .record_scrape(
-            &key("a"),
-            T0 + 30_000,
-            &ScrapeReport {
-                up: false,
-                duration_seconds: 0.0,
-                samples_scraped: 0,
-            },
-        )
-        .expect("same scrape");
+    record_report(
+        &store,
+        &key("a"),
+        T0 + 30_000,
+        &ScrapeReport {
+            up: false,
+            duration_seconds: 0.0,
+            samples_scraped: 0,
+        },
+    )
+    .expect("same scrape");
     assert!(at(T0 + 30_000).is_empty());
     let up = vector(instant(&store, names::UP, T0 + 30_000).expect("evaluates"));
     assert_eq!(up.len(), 1);

@@ -2,30 +2,39 @@
 //! into the embedded [`crate::store`] and answers queries with
 //! [`crate::eval`], shaped like Prometheus' answers.
 //!
-//! The scrape loops (one per target, in one task) run while the backend
-//! lives: replacing the datasource instance (a settings change) drops the
-//! backend, which stops them.
+//! The scrape loops (one per target, in one task) start with the backend
+//! and run while it lives: replacing the datasource instance (a settings
+//! change) drops the backend, which stops them. Requests never scrape: a
+//! query on a fresh datasource waits at most [`FIRST_SCRAPE_WAIT`] after its
+//! creation for the first scrapes, a health check at most [`HEALTH_WAIT`],
+//! and then each answers with what has been stored.
 
 use super::backend::{
     BackendError, HealthReport, InstantRequest, Labels, LiveSource, Point, QueryBackend,
     QueryResult, RangeRequest, ResultData, Series, SeriesFilter,
 };
-use super::scraper::{Outcome, Scraper};
+use super::scraper::{Scraper, Target};
 use super::settings::{Settings, SettingsError};
-use crate::catalog::sniff;
 use crate::eval::{self, EvalError, Value};
-use crate::exposition;
 use crate::store::{Store, StoreConfig};
 use serde_json::json;
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
-use tokio::sync::OnceCell;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Longest a query waits, counted from the datasource's creation, for every
+/// target's first scrape; then it answers with what is stored. Counting from
+/// the creation means a cancelled and retried request never waits again.
+pub const FIRST_SCRAPE_WAIT: Duration = Duration::from_millis(1500);
+/// Longest a health check waits for targets that have not finished a scrape
+/// yet (fewer when the scrape `timeout` is shorter), well within Grafana's
+/// 30 s request deadline; targets still silent then are named as such.
+pub const HEALTH_WAIT: Duration = Duration::from_secs(8);
 
 pub struct DirectBackend {
     scraper: Arc<Scraper>,
-    /// The first query's immediate scrape.
-    primed: OnceCell<()>,
+    /// Until when queries wait for the first scrapes.
+    first_scrapes_by: tokio::time::Instant,
     /// The scrape loop, stopped on drop.
     task: Option<tokio::task::AbortHandle>,
     /// The end of the last scrape of any target (Unix ms); its sender lives
@@ -103,6 +112,7 @@ impl DirectBackend {
         })?;
         let scraper = Arc::new(scraper);
         let every = direct.scrape_interval;
+        let created = tokio::time::Instant::now();
         let (scraped, scrapes) = tokio::sync::watch::channel(0_i64);
         let task = tokio::runtime::Handle::try_current().ok().map(|rt| {
             let scraper = Arc::clone(&scraper);
@@ -111,16 +121,16 @@ impl DirectBackend {
                 // its whole timeout does not delay the others' scrapes. Each
                 // scrape tells live streams (which coalesce the targets of a tick).
                 let scraped = &scraped;
+                scraper.hold_first_scrape().await;
                 let loops = scraper.targets.iter().map(|target| {
                     let scraper = &scraper;
                     async move {
-                        // The first scrape is the first query's or health check's.
-                        let mut ticks =
-                            tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+                        // The first tick is at once.
+                        let mut ticks = tokio::time::interval(every);
                         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                         loop {
                             ticks.tick().await;
-                            let _ = scraper.scrape(target, None).await;
+                            let _ = scraper.scrape(target).await;
                             scraped.send_replace(now_ms());
                         }
                     }
@@ -131,7 +141,7 @@ impl DirectBackend {
         });
         Ok(DirectBackend {
             scraper,
-            primed: OnceCell::new(),
+            first_scrapes_by: created + FIRST_SCRAPE_WAIT,
             task,
             scrapes,
             every,
@@ -139,14 +149,13 @@ impl DirectBackend {
         })
     }
 
-    /// Makes sure the store has one scrape of every target (once), stamped
-    /// at `as_of` (the query's time) when that is recent.
+    /// On a fresh datasource, waits (within [`FIRST_SCRAPE_WAIT`] of its
+    /// creation) for every target's first scrape; `as_of` is the query's time.
     async fn prime(&self, as_of: Option<i64>) {
-        self.primed
-            .get_or_init(|| async {
-                self.scraper.scrape_all(as_of).await;
-            })
-            .await;
+        if let Some(t) = as_of {
+            self.scraper.note_query_time(t);
+        }
+        self.scraper.first_round_done(self.first_scrapes_by).await;
     }
 
     async fn evaluate<T, F>(&self, as_of: i64, f: F) -> Result<T, BackendError>
@@ -195,6 +204,7 @@ impl QueryBackend for DirectBackend {
         let expr = req.expr.to_string();
         let start = (req.start_ns / 1_000_000) as i64;
         let end = (req.end_ns / 1_000_000) as i64;
+        // No step below the scrape interval: finer steps only repeat samples.
         let step = (req.step.as_millis() as i64).max(1);
         let m = self
             .evaluate(end, move |store| {
@@ -267,9 +277,10 @@ impl QueryBackend for DirectBackend {
     }
 
     async fn health(&self) -> HealthReport {
-        let outcomes = self.scraper.scrape_all(None).await;
-        let _ = self.primed.set(());
-        health_report(&self.scraper, outcomes).await
+        let wait = HEALTH_WAIT.min(self.scraper.timeout() + Duration::from_millis(500));
+        let waited = tokio::time::Instant::now() + wait;
+        self.scraper.first_round_done(waited).await;
+        health_report(&self.scraper, wait)
     }
 
     fn targets(&self) -> Option<serde_json::Value> {
@@ -294,7 +305,35 @@ struct Finding {
     models: Vec<String>,
 }
 
-async fn health_report(scraper: &Scraper, outcomes: Vec<Outcome>) -> HealthReport {
+/// A target's last scrape as a health finding; one still waiting for its
+/// first answer is named as such.
+fn finding(target: &Target, waited: Duration, timeout: Duration) -> Finding {
+    let status = target.status();
+    let identity = status.identity.clone().unwrap_or_default();
+    let error = match status.up {
+        Some(true) => None,
+        Some(false) => status.last_error.clone(),
+        None => Some(format!(
+            "{}: no answer yet after {:.1} s (the scrape goes on in the background, up to the {} s timeout)",
+            target.url,
+            waited.as_secs_f64(),
+            timeout.as_secs_f64()
+        )),
+    };
+    Finding {
+        url: target.url.clone(),
+        vllm: error.is_none() && identity.vllm,
+        release: identity.release.filter(|_| error.is_none()),
+        models: if error.is_none() {
+            identity.models
+        } else {
+            Vec::new()
+        },
+        error,
+    }
+}
+
+fn health_report(scraper: &Scraper, waited: Duration) -> HealthReport {
     if scraper.targets.is_empty() {
         return HealthReport {
             ok: false,
@@ -302,34 +341,11 @@ async fn health_report(scraper: &Scraper, outcomes: Vec<Outcome>) -> HealthRepor
             details: json!({ "mode": "direct", "targets": [] }),
         };
     }
-    let urls: Vec<String> = scraper.targets.iter().map(|t| t.url.clone()).collect();
-    let findings = tokio::task::spawn_blocking(move || {
-        urls.into_iter()
-            .zip(outcomes)
-            .map(|(url, outcome)| match outcome {
-                Err(e) => Finding {
-                    url,
-                    error: Some(e.to_string()),
-                    vllm: false,
-                    release: None,
-                    models: Vec::new(),
-                },
-                Ok(text) => {
-                    let exp = exposition::parse(&text, exposition::Mode::Lenient);
-                    let sniffed = exp.as_ref().map(sniff::sniff).unwrap_or_default();
-                    Finding {
-                        url,
-                        error: None,
-                        vllm: sniffed.is_vllm,
-                        release: sniffed.is_vllm.then(|| sniffed.range()),
-                        models: sniffed.models.into_iter().collect(),
-                    }
-                }
-            })
-            .collect::<Vec<Finding>>()
-    })
-    .await
-    .unwrap_or_default();
+    let findings: Vec<Finding> = scraper
+        .targets
+        .iter()
+        .map(|t| finding(t, waited, scraper.timeout()))
+        .collect();
     let vllm = findings.iter().filter(|f| f.vllm).count();
     let mut problems = Vec::new();
     for f in &findings {

@@ -234,8 +234,20 @@ impl PromQuery {
     /// The step, expanded PromQL and window, with the datasource's scrape
     /// interval (`timeInterval`, "" when unset).
     pub fn plan(&self, scrape_interval: &str) -> Result<Plan, QueryError> {
+        self.plan_with_floor(scrape_interval, Duration::ZERO)
+    }
+
+    /// [`PromQuery::plan`] with a step never below `floor`: direct mode's
+    /// scrape interval, as finer steps would only repeat the same samples.
+    pub fn plan_with_floor(
+        &self,
+        scrape_interval: &str,
+        floor: Duration,
+    ) -> Result<Plan, QueryError> {
         let inputs = self.step_inputs(scrape_interval);
-        let step = interval::step(&inputs).map_err(QueryError::MinStep)?;
+        let step = interval::step(&inputs)
+            .map_err(QueryError::MinStep)?
+            .max(floor);
         let expr = interval::expand_variables(&self.expr, &inputs, step);
         let executed = format!("Expr: {expr}\nStep: {}", interval::go_duration_string(step));
         let start_ns = interval::align_ns(self.from_ms, step, self.utc_offset_sec);

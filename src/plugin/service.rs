@@ -23,7 +23,7 @@ use grafana_plugin_sdk::pluginv2::{
 use std::collections::HashMap;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tonic::{Request, Response, Status};
 
 /// The plugin's gRPC face: one per process, shared by the four services.
@@ -126,7 +126,11 @@ async fn answer_query(
         Ok(q) => q,
         Err(e) => return error_response(400, e.to_string(), Vec::new()),
     };
-    let plan = match query.plan(&ready.settings.time_interval) {
+    let floor = match ready.settings.mode {
+        Mode::Direct => ready.settings.direct.scrape_interval,
+        Mode::Prometheus => Duration::ZERO,
+    };
+    let plan = match query.plan_with_floor(&ready.settings.time_interval, floor) {
         Ok(plan) => plan,
         Err(e) => return error_response(400, e.to_string(), Vec::new()),
     };

@@ -6,6 +6,7 @@
 //! exactly what to fix. Secrets live in [`Secret`], whose `Debug` redacts.
 
 use super::interval;
+use crate::scrape::without_credentials;
 use grafana_plugin_sdk::pluginv2;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -241,8 +242,8 @@ pub struct Settings {
 /// What direct mode scrapes, how often, and within which limits.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DirectSettings {
-    /// Metrics URLs, normalised (a URL without a path gets `/metrics`).
-    pub targets: Vec<String>,
+    /// The endpoints to scrape, normalised, one per host:port.
+    pub targets: Vec<crate::scrape::ScrapeTarget>,
     pub scrape_interval: Duration,
     /// Largest accepted scrape body.
     pub max_body_bytes: usize,
@@ -281,8 +282,11 @@ impl Default for DirectSettings {
     }
 }
 
-/// Default per-request timeout.
+/// Default per-request timeout in Prometheus mode.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Longest default scrape timeout in direct mode (Prometheus's default);
+/// never more than the scrape interval.
+pub const DEFAULT_SCRAPE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest accepted `timeout`.
 pub const MAX_TIMEOUT_SECS: f64 = 3600.0;
 
@@ -424,7 +428,8 @@ impl Settings {
             skip_verify: r.boolean("tlsSkipVerify"),
             client: read_client_identity(&mut r),
         };
-        let timeout = read_timeout(&mut r);
+        let explicit_timeout = read_timeout(&mut r);
+        let mut timeout = explicit_timeout.unwrap_or(DEFAULT_TIMEOUT);
         let mut time_interval = r.string("timeInterval");
         if !time_interval.is_empty() {
             if let Err(e) = interval::parse_interval(&time_interval) {
@@ -434,6 +439,20 @@ impl Settings {
         let direct = if mode == Mode::Direct {
             let (mut direct, scrape_interval) = read_direct(&mut r);
             direct.tls = tls.clone();
+            // As in Prometheus: a scrape may not outlast its interval, and
+            // the default timeout is the shorter of 10 s and the interval.
+            let every = direct.scrape_interval;
+            match explicit_timeout {
+                Some(t) if t > every => r.fail(
+                    "timeout",
+                    format!(
+                        "({} s) is longer than scrapeInterval ({scrape_interval}): a scrape must end before the next one starts; lower timeout or raise scrapeInterval",
+                        t.as_secs_f64()
+                    ),
+                ),
+                Some(_) => {}
+                None => timeout = DEFAULT_SCRAPE_TIMEOUT.min(every),
+            }
             // `$__rate_interval` follows the plugin's own scrape interval.
             if time_interval.is_empty() {
                 time_interval = scrape_interval;
@@ -515,18 +534,6 @@ fn read_url(r: &mut Reader<'_>, url: &str, mode: Mode) -> String {
             );
             String::new()
         }
-    }
-}
-
-/// A URL fit for messages: anything between `scheme://` and `@` is hidden.
-fn without_credentials(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
-        Some(at) => format!("{scheme}://***@{}", &rest[at + 1..]),
-        None => url.to_string(),
     }
 }
 
@@ -641,24 +648,20 @@ fn read_direct(r: &mut Reader<'_>) -> (DirectSettings, String) {
             for (i, item) in items.iter().enumerate() {
                 let field = format!("targets[{i}]");
                 match item {
-                    Value::String(s) => match target_url(s.trim()) {
-                        Ok(url) => {
+                    Value::String(s) => match crate::scrape::ScrapeTarget::parse(s) {
+                        Ok(target) => {
                             // Series are kept per `instance` (host:port): two
                             // targets there would overwrite each other.
-                            let instance = super::scraper::instance_of(&url);
-                            match out
-                                .targets
-                                .iter()
-                                .position(|t| super::scraper::instance_of(t) == instance)
-                            {
-                                Some(j) => r.fail(
+                            let instance = target.instance();
+                            match out.targets.iter().find(|t| t.instance() == instance) {
+                                Some(first) => r.fail(
                                     &field,
-                                    format!("{url:?} has the same host:port ({instance}) as {:?}: list each vLLM server once", out.targets[j]),
+                                    format!("{:?} has the same host:port ({instance}) as {:?}: list each vLLM server once", target.url(), first.url()),
                                 ),
-                                None => out.targets.push(url),
+                                None => out.targets.push(target),
                             }
                         }
-                        Err(reason) => r.fail(&field, reason),
+                        Err(e) => r.fail(&field, e.to_string()),
                     },
                     other => r.fail(&field, format!("must be a URL string, got {other}")),
                 }
@@ -701,27 +704,6 @@ fn read_direct(r: &mut Reader<'_>) -> (DirectSettings, String) {
     (out, interval_text)
 }
 
-/// A scrape target as given in `targets`, normalised; or why it is invalid.
-fn target_url(text: &str) -> Result<String, String> {
-    let shown = without_credentials(text);
-    let mut u = reqwest::Url::parse(text).map_err(|e| {
-        format!("{shown:?} is not a valid URL ({e}); expected e.g. http://10.0.0.5:8000/metrics")
-    })?;
-    if !matches!(u.scheme(), "http" | "https") || u.host_str().is_none() {
-        return Err(format!("{shown:?} is not an http:// or https:// URL"));
-    }
-    if !u.username().is_empty() || u.password().is_some() {
-        return Err(format!("{shown:?} must not contain a user or password"));
-    }
-    if u.fragment().is_some() {
-        return Err(format!("{shown:?} must not have a fragment"));
-    }
-    if u.path() == "/" || u.path().is_empty() {
-        u.set_path("/metrics");
-    }
-    Ok(u.to_string())
-}
-
 /// An optional positive integer field (a number or a numeric string).
 fn positive_integer(r: &mut Reader<'_>, field: &str) -> Option<usize> {
     let n = match r.json.get(field) {
@@ -741,17 +723,18 @@ fn positive_integer(r: &mut Reader<'_>, field: &str) -> Option<usize> {
     }
 }
 
-fn read_timeout(r: &mut Reader<'_>) -> Duration {
+/// `timeout` when set (and valid).
+fn read_timeout(r: &mut Reader<'_>) -> Option<Duration> {
     let secs = match r.json.get("timeout") {
-        None | Some(Value::Null) => return DEFAULT_TIMEOUT,
-        Some(Value::String(s)) if s.trim().is_empty() => return DEFAULT_TIMEOUT,
+        None | Some(Value::Null) => return None,
+        Some(Value::String(s)) if s.trim().is_empty() => return None,
         Some(Value::Number(n)) => n.as_f64(),
         // Grafana's config page stores numbers typed into text boxes as strings.
         Some(Value::String(s)) => s.trim().parse::<f64>().ok(),
         Some(_) => None,
     };
     match secs {
-        Some(s) if (1.0..=MAX_TIMEOUT_SECS).contains(&s) => Duration::from_secs_f64(s),
+        Some(s) if (1.0..=MAX_TIMEOUT_SECS).contains(&s) => Some(Duration::from_secs_f64(s)),
         _ => {
             let got = r
                 .json
@@ -762,7 +745,7 @@ fn read_timeout(r: &mut Reader<'_>) -> Duration {
                 "timeout",
                 format!("must be a number of seconds from 1 to {MAX_TIMEOUT_SECS}, got {got}"),
             );
-            DEFAULT_TIMEOUT
+            None
         }
     }
 }
@@ -910,10 +893,8 @@ mod tests {
             &[],
         )
         .expect("valid");
-        assert_eq!(
-            s.direct.targets,
-            ["http://10.0.0.5:8000/metrics", "https://h/custom"]
-        );
+        let urls: Vec<String> = s.direct.targets.iter().map(|t| t.url()).collect();
+        assert_eq!(urls, ["http://10.0.0.5:8000/metrics", "https://h/custom"]);
         assert_eq!(s.direct.scrape_interval, Duration::from_secs(5));
         assert_eq!(s.direct.series_limit, 100);
         assert_eq!(s.direct.max_body_bytes, DEFAULT_MAX_BODY_BYTES);

@@ -1,6 +1,6 @@
 //! `*_created` families: prometheus_client prints, beside each counter,
 //! histogram and summary, a gauge holding its creation time. They are
-//! bookkeeping rather than data, so the store drops them at ingest.
+//! bookkeeping rather than data, so a scrape drops them before the store.
 
 use crate::catalog::{self, MetricDef};
 use crate::exposition::{Entry, MetricType, Parser, RawLabels};

@@ -16,19 +16,16 @@
 //! own `RwLock`, so one writer and any number of readers proceed together.
 
 mod bits;
-mod created;
 mod gorilla;
 mod labels;
 mod matcher;
 mod target;
 mod timestamps;
 
-pub use created::{is_created_series, ScrapeSamples};
 pub use labels::{Labels, METRIC_NAME};
 pub use matcher::{anchored, MatchOp, Matcher};
 pub use target::BLOCK_ROWS;
 
-use crate::catalog::names;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -107,20 +104,10 @@ impl TargetKey {
 pub struct IngestStats {
     pub samples: usize,
     pub series_created: usize,
-    /// `*_created` samples dropped.
-    pub dropped_created: usize,
     /// Second values for a series in the same scrape, dropped.
     pub duplicates: usize,
     /// Series missing from this scrape that were marked stale.
     pub stale_markers: usize,
-}
-
-/// The outcome of one scrape, stored as Prometheus's synthetic series.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct ScrapeReport {
-    pub up: bool,
-    pub duration_seconds: f64,
-    pub samples_scraped: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -263,8 +250,8 @@ impl Store {
     }
 
     /// Stores one successful scrape of `target` taken at `ts_ms`: `samples`
-    /// are `(name, labels, value)` as scraped (see [`ScrapeSamples`]).
-    /// `*_created` families are dropped, `job`/`instance` added, and series
+    /// are `(name, labels, value)` as scraped (see
+    /// `crate::scrape::ScrapeSamples`). `job`/`instance` are added, and series
     /// of the previous scrape missing from this one get a staleness marker.
     pub fn ingest<I, N, L, K, V>(
         &self,
@@ -307,28 +294,18 @@ impl Store {
         self.with_target(target, ts_ms, |t| t.mark_down(ts_ms))
     }
 
-    /// Appends `up`, `scrape_duration_seconds` and `scrape_samples_scraped`
-    /// for the scrape at `ts_ms` (call after `ingest` or `mark_down`).
-    pub fn record_scrape(
+    /// Appends samples at `ts_ms` that are not part of the scrape itself
+    /// (such as the scraper's `up`): they neither mark the scrape's other
+    /// series stale nor go stale themselves when a later scrape lacks them.
+    /// Each is a name and a value; the series carry only the target labels.
+    pub fn append(
         &self,
         target: &TargetKey,
         ts_ms: i64,
-        report: &ScrapeReport,
+        samples: &[(&str, f64)],
     ) -> Result<(), StoreError> {
         let none: [(&str, &str); 0] = [];
-        let samples = [
-            (names::UP, none, if report.up { 1.0 } else { 0.0 }),
-            (
-                names::SCRAPE_DURATION_SECONDS,
-                none,
-                report.duration_seconds,
-            ),
-            (
-                names::SCRAPE_SAMPLES_SCRAPED,
-                none,
-                report.samples_scraped as f64,
-            ),
-        ];
+        let samples = samples.iter().map(|&(name, v)| (name, none, v));
         self.with_target(target, ts_ms, |t| {
             t.ingest(ts_ms, samples, Mode::Synthetic).map(|_| ())
         })

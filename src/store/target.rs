@@ -2,7 +2,6 @@
 //! (one entry per scrape) plus a compressed value column per series that
 //! appeared during the block.
 
-use super::created::is_created_series;
 use super::gorilla::ValueEncoder;
 use super::labels::{Labels, METRIC_NAME};
 use super::matcher::{MatchOp, Matcher};
@@ -206,10 +205,6 @@ impl Target {
         let mut now = Vec::with_capacity(self.scraped_prev.len());
         for (name, labels, value) in samples {
             let name = name.as_ref();
-            if mode != Mode::Synthetic && is_created_series(name) {
-                stats.dropped_created += 1;
-                continue;
-            }
             let id = self.series_id(name, labels, &mut stats);
             if self.write(id, canonical(value), row) {
                 stats.samples += 1;

@@ -49,28 +49,13 @@ fn missing_series_and_failed_scrapes_get_staleness_markers() {
     assert_eq!(w[0].samples.len(), 3);
     assert_eq!(w[0].samples[2], (4000, 5.0));
 
+    // Appended samples share the scrape's row and never go stale themselves.
     store
-        .record_scrape(
-            &key(),
-            4000,
-            &ScrapeReport {
-                up: true,
-                duration_seconds: 0.1,
-                samples_scraped: 2,
-            },
-        )
+        .append(&key(), 4000, &[(names::UP, 1.0)])
         .expect("same row");
     assert_eq!(store.mark_down(&key(), 5000), Ok(2));
     store
-        .record_scrape(
-            &key(),
-            5000,
-            &ScrapeReport {
-                up: false,
-                duration_seconds: 0.0,
-                samples_scraped: 0,
-            },
-        )
+        .append(&key(), 5000, &[(names::UP, 0.0)])
         .expect("in order");
     for name in [run, wait] {
         let s = store.select(&by_name(name), 5000, 5000);
@@ -83,22 +68,17 @@ fn missing_series_and_failed_scrapes_get_staleness_markers() {
 }
 
 #[test]
-fn created_families_are_dropped_and_target_labels_win() {
+fn repeated_series_are_dropped_and_target_labels_win() {
     let store = Store::new(StoreConfig::default());
-    let created = format!(
-        "{}_created",
-        names::PROMPT_TOKENS.trim_end_matches("_total")
-    );
     let st = scrape(
         &store,
         1,
         &[
             (names::PROMPT_TOKENS, vec![("job", "inner")], 4.0),
-            (&created, vec![], 1.7e9),
             (names::PROMPT_TOKENS, vec![("job", "inner")], 5.0),
         ],
     );
-    assert_eq!((st.samples, st.dropped_created, st.duplicates), (1, 1, 1));
+    assert_eq!((st.samples, st.duplicates), (1, 1));
     assert_eq!(store.metric_names(), vec![names::PROMPT_TOKENS.to_string()]);
     let s = store.select(&by_name(names::PROMPT_TOKENS), 0, 1);
     assert_eq!(s[0].labels.get("job"), Some("vllm"));

@@ -68,7 +68,7 @@ impl Datasource {
             .json("timeInterval", Value::Null)
             .json("targets", serde_json::json!(targets))
             .json("scrapeInterval", serde_json::json!("1s"))
-            .json("timeout", serde_json::json!(2))
+            .json("timeout", serde_json::json!(1))
     }
 
     pub fn uid(mut self, uid: &str) -> Datasource {

@@ -14,6 +14,7 @@ pub mod prometheus;
 #[path = "../common/prometheus.rs"]
 pub mod server;
 pub mod stubs;
+pub mod tls;
 pub mod vllm;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
