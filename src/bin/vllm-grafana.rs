@@ -24,7 +24,8 @@ struct Cli {
 enum Command {
     /// Serve /metrics exactly as a vLLM release would, driven by a load model.
     Simulate {
-        #[arg(long, default_value = "127.0.0.1:8000")]
+        /// Address to serve on, host:port (a name such as localhost:8001 is resolved).
+        #[arg(long, default_value = "127.0.0.1:8000", value_parser = listen_address)]
         listen: SocketAddr,
         /// Number of served models.
         #[arg(long, default_value_t = 1)]
@@ -35,8 +36,10 @@ enum Command {
         /// vLLM release to imitate, e.g. 0.33, 0.11, 0.7.
         #[arg(long = "vllm-version", default_value = "0.33")]
         vllm_version: Version,
+        /// Serve the speculative-decoding metrics (draft and accepted tokens).
         #[arg(long)]
         spec_decode: bool,
+        /// Serve the LoRA adapter metrics (running and waiting adapters).
         #[arg(long)]
         lora: bool,
         /// API server processes; more than one drops python_*, process_* and _created.
@@ -45,6 +48,7 @@ enum Command {
         /// Average requests per second per model.
         #[arg(long, default_value_t = 4.0)]
         rps: f64,
+        /// Seed of the load model's random numbers (the same seed, the same traffic).
         #[arg(long, default_value_t = 1)]
         seed: u64,
         /// Simulated seconds per wall-clock second (e.g. 60 to see alerts fire within minutes).
@@ -56,6 +60,7 @@ enum Command {
         /// Which datasource the dashboards query.
         #[arg(long, value_enum, default_value = "prometheus")]
         datasource: dashboard::DatasourceFlavor,
+        /// Directory to write the dashboard JSON files to.
         #[arg(long, default_value = "dashboards")]
         out: PathBuf,
         /// Only compare the files in --out with the generator's output.
@@ -64,9 +69,10 @@ enum Command {
     },
     /// Write the alert rules (Prometheus rules, their promtool tests, Grafana-managed rules).
     Alerts {
-        /// Repository root to write prometheus/ and provisioning/ under.
-        #[arg(long, default_value = ".")]
-        root: PathBuf,
+        /// Repository root to write prometheus/ and provisioning/ under
+        /// (default: the current directory, which must be the repository root).
+        #[arg(long)]
+        root: Option<PathBuf>,
         /// Regex for the job label of the vLLM scrape job.
         #[arg(long, default_value = "vllm")]
         job: String,
@@ -83,8 +89,10 @@ enum Command {
         /// Value of the `environment` label on these targets.
         #[arg(long, default_value = "production")]
         environment: String,
-        #[arg(long, default_value = ".")]
-        root: PathBuf,
+        /// Repository root holding prometheus/ and provisioning/
+        /// (default: the current directory, which must be the repository root).
+        #[arg(long)]
+        root: Option<PathBuf>,
     },
     /// Print the metric catalog (every vLLM metric and its history).
     Catalog {
@@ -93,7 +101,12 @@ enum Command {
         markdown: bool,
     },
     /// Fetch and diagnose vLLM /metrics endpoints (URLs, host:port, or files).
+    #[command(
+        after_help = "Exit status: 0 when every target is a healthy vLLM endpoint, 1 when any has a problem, 2 for a usage error."
+    )]
     Check {
+        /// What to check: http(s) URLs, host:port or host (plain HTTP, port 8000, /metrics),
+        /// or saved /metrics files.
         #[arg(required = true)]
         targets: Vec<String>,
         /// Print JSON instead of text.
@@ -147,12 +160,14 @@ async fn run(command: Command) -> ExitCode {
                 time_scale,
                 ..simulator::SimConfig::default()
             };
+            let stop = stop_signal();
             eprintln!("simulating vLLM {vllm_version} on http://{listen}/metrics ({models} model(s), {engines} engine(s))");
-            let shutdown = async {
-                let _ = tokio::signal::ctrl_c().await;
-            };
-            match simulator::serve(cfg, shutdown).await {
+            match simulator::serve(cfg, stop).await {
                 Ok(()) => ExitCode::SUCCESS,
+                Err(simulator::SimError::InvalidConfig { field, reason }) => {
+                    eprintln!("error: {} {reason}", flag_of(field));
+                    ExitCode::from(2)
+                }
                 Err(e) => {
                     eprintln!("error: {e}");
                     ExitCode::FAILURE
@@ -172,6 +187,10 @@ async fn run(command: Command) -> ExitCode {
             report_written(result)
         }
         Command::Alerts { root, job, check } => {
+            let root = match checkout_root(root) {
+                Ok(root) => root,
+                Err(code) => return code,
+            };
             let cfg = alerts::AlertConfig {
                 job_regex: job,
                 ..alerts::AlertConfig::default()
@@ -188,6 +207,10 @@ async fn run(command: Command) -> ExitCode {
             environment,
             root,
         } => {
+            let root = match checkout_root(root) {
+                Ok(root) => root,
+                Err(code) => return code,
+            };
             let parsed = match targets::parse_targets(&list) {
                 Ok(e) => e,
                 Err(e) => {
@@ -257,6 +280,73 @@ async fn run(command: Command) -> ExitCode {
             }
         }
     }
+}
+
+/// `--listen`: an address, or a name resolved to its first address.
+fn listen_address(text: &str) -> Result<SocketAddr, String> {
+    use std::net::ToSocketAddrs;
+    text.to_socket_addrs()
+        .map_err(|e| format!("not a host:port this machine can listen on: {e}"))?
+        .next()
+        .ok_or_else(|| "the name resolves to no address".to_string())
+}
+
+/// Ctrl-C (SIGINT), or SIGTERM as `docker compose stop` sends it. The
+/// handlers are installed at once, before the future is first awaited.
+fn stop_signal() -> impl std::future::Future<Output = ()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let streams = signal(SignalKind::terminate()).and_then(|term| {
+            let int = signal(SignalKind::interrupt())?;
+            Ok((term, int))
+        });
+        async move {
+            match streams {
+                Ok((mut term, mut int)) => {
+                    tokio::select! {
+                        _ = term.recv() => {}
+                        _ = int.recv() => {}
+                    }
+                }
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// The command-line flag behind a simulator setting, for error messages.
+fn flag_of(field: &str) -> String {
+    match field {
+        "requests_per_second" => "--rps".to_string(),
+        "version" => "--vllm-version".to_string(),
+        other => format!("--{}", other.replace('_', "-")),
+    }
+}
+
+/// Where `alerts` and `config` write: `--root`, or the current directory
+/// when it is the repository root (it has the stack's docker-compose.yml and
+/// prometheus/); anywhere else is refused rather than filled with files.
+fn checkout_root(root: Option<PathBuf>) -> Result<PathBuf, ExitCode> {
+    let explicit = root.is_some();
+    let root = root.unwrap_or_else(|| PathBuf::from("."));
+    let shown = std::fs::canonicalize(&root).unwrap_or_else(|_| root.clone());
+    let checkout = root.join("docker-compose.yml").is_file() && root.join("prometheus").is_dir();
+    if !explicit && !checkout {
+        eprintln!(
+            "error: {} is not the repository root (no docker-compose.yml and prometheus/ here): run this from the checkout, or pass --root DIR",
+            shown.display()
+        );
+        return Err(ExitCode::from(2));
+    }
+    eprintln!("writing under {}", shown.display());
+    Ok(root)
 }
 
 /// Print the files a generator wrote, or its error.

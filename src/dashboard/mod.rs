@@ -38,7 +38,7 @@ pub const PROMETHEUS_ID: &str = "prometheus";
 pub enum DatasourceFlavor {
     /// A Prometheus server scraping vLLM.
     Prometheus,
-    /// This project's datasource plugin ([`PLUGIN_ID`]).
+    /// This project's datasource plugin (vllm-grafana-datasource).
     Plugin,
 }
 

@@ -154,6 +154,17 @@ impl SimConfig {
                 ),
             ));
         }
+        if self.version > catalog::LATEST {
+            return Err(invalid(
+                "version",
+                format!(
+                    "vLLM {} is newer than the newest release the catalog describes ({}); pick one up to {}",
+                    self.version,
+                    catalog::LATEST,
+                    catalog::LATEST
+                ),
+            ));
+        }
         Ok(())
     }
 }

@@ -1,0 +1,144 @@
+//! The CLI as a new user meets it: every argument explained, the exit codes
+//! of `check` stated, flags (not internal fields) named in errors, names
+//! accepted where addresses are, signals honoured, and no files written
+//! outside a checkout by accident.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_vllm-grafana");
+const SUBCOMMANDS: [&str; 6] = [
+    "simulate",
+    "dashboard",
+    "alerts",
+    "config",
+    "catalog",
+    "check",
+];
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(BIN)
+        .args(args)
+        .output()
+        .expect("run vllm-grafana");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn every_argument_has_a_description() {
+    for sub in SUBCOMMANDS {
+        let (code, help, _) = run(&[sub, "-h"]);
+        assert_eq!(code, 0, "{sub}");
+        let mut section = "";
+        for line in help.lines() {
+            if line.ends_with(':') && !line.starts_with(' ') {
+                section = line;
+                continue;
+            }
+            let in_list = section == "Options:" || section == "Arguments:";
+            if !in_list || !line.starts_with(' ') || line.trim().is_empty() {
+                continue;
+            }
+            // "  --flag <VALUE>   What it does": the flag, two spaces, the text.
+            let spec_and_text = line.trim_start();
+            let described = spec_and_text
+                .split_once("  ")
+                .is_some_and(|(_, text)| !text.trim().is_empty());
+            assert!(described, "{sub}: no description for {line:?}\n{help}");
+        }
+        assert!(!help.contains("[`"), "{sub}: internal doc link in\n{help}");
+    }
+    let (_, help, _) = run(&["check", "--help"]);
+    assert!(help.contains("Exit status: 0 when every target"), "{help}");
+}
+
+#[test]
+fn simulator_errors_name_the_flag() {
+    let (code, _, err) = run(&[
+        "simulate",
+        "--vllm-version",
+        "0.99",
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("--vllm-version") && err.contains("newer than the newest release"),
+        "{err}"
+    );
+    let (code, _, err) = run(&["simulate", "--rps=-1", "--listen", "127.0.0.1:0"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--rps must be between"), "{err}");
+}
+
+/// `--listen localhost:0` is resolved; SIGTERM (what `docker compose stop`
+/// sends) stops the simulator at once, with status 0.
+#[test]
+fn the_simulator_listens_on_names_and_stops_on_sigterm() {
+    let mut child = Command::new(BIN)
+        .args(["simulate", "--listen", "localhost:0"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the simulator");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut first = String::new();
+    BufReader::new(stderr)
+        .read_line(&mut first)
+        .expect("a line");
+    assert!(first.starts_with("simulating vLLM"), "{first}");
+    let stopped = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(stopped.success());
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(5) {
+            let _ = child.kill();
+            panic!("the simulator ignored SIGTERM for 5 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status}");
+}
+
+#[test]
+fn generators_refuse_to_write_outside_a_checkout_unless_told_where() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    for args in [vec!["alerts"], vec!["config", "--targets", "10.0.0.5:8000"]] {
+        let out = Command::new(BIN)
+            .args(&args)
+            .current_dir(tmp.path())
+            .output()
+            .expect("run");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains("is not the repository root") && err.contains("--root"),
+            "{err}"
+        );
+    }
+    assert_eq!(
+        std::fs::read_dir(tmp.path()).expect("list").count(),
+        0,
+        "files were written"
+    );
+    let (code, _, err) = run(&[
+        "config",
+        "--targets",
+        "10.0.0.5:8000",
+        "--root",
+        &tmp.path().display().to_string(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("writing under"), "{err}");
+    assert!(tmp.path().join(vllm_grafana::targets::FILE_SD).is_file());
+}
