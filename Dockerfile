@@ -5,14 +5,26 @@
 
 # Static musl binaries: the official Grafana image is Alpine, where a glibc
 # binary would not start.
-FROM rust:1-alpine AS build
+FROM rust:1.95-alpine3.22 AS build
 RUN apk add --no-cache musl-dev
 WORKDIR /src
+# Dependencies first, in a layer of their own: a source change rebuilds only
+# this crate. The stub sources are replaced by the real ones below.
+COPY Cargo.toml Cargo.lock ./
+RUN mkdir -p src/bin benches \
+  && echo 'fn main() {}' > src/bin/vllm-grafana.rs \
+  && echo 'fn main() {}' > src/bin/gpx_vllm.rs \
+  && touch src/lib.rs \
+  && for b in $(sed -n '/^\[\[bench\]\]/,/^name/ s/^name = "\(.*\)"$/\1/p' Cargo.toml); do echo 'fn main() {}' > "benches/$b.rs"; done \
+  && cargo build --release --locked --bin vllm-grafana --bin gpx_vllm \
+  && rm -rf src
 COPY . .
-RUN cargo build --release --locked --bin vllm-grafana --bin gpx_vllm
+# The stubs' build stamps are older than the real sources: touch to be sure.
+RUN touch src/lib.rs src/bin/*.rs \
+  && cargo build --release --locked --bin vllm-grafana --bin gpx_vllm
 
 # The frontend module (dist/module.js) from the committed lockfile.
-FROM node:20-alpine AS frontend
+FROM node:24-alpine3.22 AS frontend
 WORKDIR /src
 COPY package.json package-lock.json tsconfig.json vite.config.ts ./
 COPY src/frontend ./src/frontend
@@ -21,7 +33,7 @@ COPY plugin.json ./
 COPY img ./img
 RUN npm ci --no-audit --no-fund && npm run build
 
-FROM alpine:3.20 AS cli
+FROM alpine:3.22 AS cli
 RUN adduser -D -H vllm
 COPY --from=build /src/target/release/vllm-grafana /usr/local/bin/vllm-grafana
 USER vllm
@@ -29,7 +41,7 @@ EXPOSE 8000
 ENTRYPOINT ["vllm-grafana"]
 CMD ["simulate", "--listen", "0.0.0.0:8000"]
 
-FROM grafana/grafana:11.3.0 AS grafana
+FROM grafana/grafana:12.3.0 AS grafana
 ARG TARGETARCH=amd64
 # Plugins live outside /var/lib/grafana so the data volume never hides an upgrade.
 ENV GF_PATHS_PLUGINS=/var/lib/grafana-plugins

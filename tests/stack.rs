@@ -16,8 +16,15 @@ fn yaml(rel: &str) -> serde_json::Value {
 fn compose_publishes_grafana_on_3010_and_prometheus_on_9090() {
     let c = yaml("docker-compose.yml");
     let s = &c["services"];
-    assert_eq!(s["grafana"]["ports"][0], "3010:3000");
-    assert_eq!(s["prometheus"]["ports"][0], "9090:9090");
+    // Loopback by default; GRAFANA_BIND / PROMETHEUS_BIND open them up.
+    assert_eq!(
+        s["grafana"]["ports"][0],
+        "${GRAFANA_BIND:-127.0.0.1}:${GRAFANA_PORT:-3010}:3000"
+    );
+    assert_eq!(
+        s["prometheus"]["ports"][0],
+        "${PROMETHEUS_BIND:-127.0.0.1}:9090:9090"
+    );
     let env = &s["grafana"]["environment"];
     assert_eq!(
         env["GF_SECURITY_ADMIN_USER"],
@@ -35,6 +42,98 @@ fn compose_publishes_grafana_on_3010_and_prometheus_on_9090() {
                 "{name}: image {image} must be pinned"
             );
         }
+    }
+}
+
+#[test]
+fn services_have_healthchecks_start_in_order_and_reach_the_host() {
+    let c = yaml("docker-compose.yml");
+    let s = &c["services"];
+    for name in ["simulator", "prometheus", "grafana"] {
+        let test = s[name]["healthcheck"]["test"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{name}: no healthcheck"));
+        assert_eq!(test[0], "CMD", "{name}");
+    }
+    assert_eq!(
+        s["grafana"]["depends_on"]["prometheus"]["condition"],
+        "service_healthy"
+    );
+    assert_eq!(
+        s["prometheus"]["depends_on"]["simulator"]["condition"],
+        "service_started"
+    );
+    // Direct mode and Grafana-managed alerts scrape from the Grafana container.
+    for name in ["grafana", "prometheus"] {
+        let hosts: Vec<&str> = s[name]["extra_hosts"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{name}: no extra_hosts"))
+            .iter()
+            .filter_map(|h| h.as_str())
+            .collect();
+        assert!(
+            hosts.contains(&"host.docker.internal:host-gateway"),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn images_are_current_pinned_and_built_from_a_small_context() {
+    let dockerfile =
+        std::fs::read_to_string(Path::new(ROOT).join("Dockerfile")).expect("Dockerfile");
+    let c = yaml("docker-compose.yml");
+    let mut images: Vec<String> = dockerfile
+        .lines()
+        .filter_map(|l| l.strip_prefix("FROM "))
+        .filter_map(|l| l.split_whitespace().next())
+        .map(str::to_string)
+        .collect();
+    for svc in c["services"].as_object().expect("services").values() {
+        if let Some(image) = svc["image"].as_str().filter(|i| !i.ends_with(":local")) {
+            images.push(image.to_string());
+        }
+    }
+    // Past their end of life: node 20 (April 2026), Alpine 3.20 (April 2026), Grafana 11.
+    let retired = [
+        "node:20",
+        "alpine:3.20",
+        "alpine3.20",
+        "grafana:11.",
+        "prometheus:v2.",
+    ];
+    for image in &images {
+        let tag = image.rsplit_once(':').map(|(_, t)| t).unwrap_or("");
+        assert!(
+            tag.chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_digit() || c == 'v')
+                && tag.contains('.'),
+            "{image}: pin a version"
+        );
+        assert!(
+            !retired.iter().any(|r| image.contains(r)),
+            "{image} is past its end of life"
+        );
+    }
+    // Dependencies are built in a layer of their own, before the sources.
+    let deps = dockerfile
+        .find("COPY Cargo.toml Cargo.lock ./")
+        .expect("dependency layer");
+    let all = dockerfile.find("COPY . .").expect("source copy");
+    assert!(deps < all);
+    let ignore = std::fs::read_to_string(Path::new(ROOT).join(".dockerignore")).expect("ignore");
+    for dir in [
+        "target",
+        "node_modules",
+        "fuzz/target",
+        "fuzz/corpus",
+        "fuzz/artifacts",
+    ] {
+        assert!(
+            ignore.lines().any(|l| l == dir),
+            ".dockerignore misses {dir}"
+        );
     }
 }
 
