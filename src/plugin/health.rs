@@ -88,18 +88,12 @@ fn describe_down(t: &Target) -> String {
 
 pub async fn check(prom: &PrometheusBackend) -> HealthReport {
     let url = prom.url().to_string();
-    let version = match prom.build_info().await {
-        Ok(info) => Some(info.version),
-        // Older Prometheus and some compatible servers lack buildinfo: the
-        // vLLM query below still tells whether the API works.
-        Err(BackendError::Http { status: 404, .. })
-        | Err(BackendError::NotPrometheus { status: 404, .. }) => None,
+    let identified = match prom.identify().await {
+        Ok(server) => server,
         Err(e) => return error(e.to_string(), json!({ "url": url })),
     };
-    let server = match &version {
-        Some(v) => format!("Prometheus {v} at {url}"),
-        None => format!("Prometheus at {url}"),
-    };
+    let version = identified.version.clone();
+    let server = format!("{} at {url}", identified.describe());
     let vllm_query = format!(
         "group by (job, instance, model_name) ({{__name__=~\"{}.+\"}})",
         vllm_prefix()
@@ -147,6 +141,7 @@ pub async fn check(prom: &PrometheusBackend) -> HealthReport {
     let details = json!({
         "url": url,
         "prometheusVersion": version,
+        "server": identified.kind_name(),
         "vllmTargets": targets.iter().map(|(job, instance)| json!({"job": job, "instance": instance})).collect::<Vec<_>>(),
         "models": models,
         "downTargets": down_details,

@@ -31,10 +31,57 @@ pub struct PrometheusBackend {
     timeout: Duration,
 }
 
-/// `/api/v1/status/buildinfo`.
-#[derive(Clone, Debug, Deserialize)]
+/// `/api/v1/status/buildinfo`. VictoriaMetrics answers it with empty `data`;
+/// Grafana Mimir adds `application`.
+#[derive(Clone, Debug, Default, Deserialize)]
 pub struct BuildInfo {
+    #[serde(default)]
     pub version: String,
+    #[serde(default)]
+    pub application: Option<String>,
+}
+
+/// Which Prometheus-compatible server answers the API.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ServerKind {
+    Prometheus,
+    VictoriaMetrics,
+    Mimir,
+    /// Speaks the API but says nothing of itself.
+    Compatible,
+}
+
+/// The server behind the datasource URL, as far as it tells.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Server {
+    pub kind: ServerKind,
+    pub version: Option<String>,
+}
+
+impl Server {
+    /// "Prometheus 2.42.0", "VictoriaMetrics", ...
+    pub fn describe(&self) -> String {
+        let name = match self.kind {
+            ServerKind::Prometheus => "Prometheus",
+            ServerKind::VictoriaMetrics => "VictoriaMetrics",
+            ServerKind::Mimir => "Grafana Mimir",
+            ServerKind::Compatible => "A Prometheus-compatible server",
+        };
+        match &self.version {
+            Some(v) => format!("{name} {v}"),
+            None => name.to_string(),
+        }
+    }
+
+    /// A short name for machine-readable details.
+    pub fn kind_name(&self) -> &'static str {
+        match self.kind {
+            ServerKind::Prometheus => "prometheus",
+            ServerKind::VictoriaMetrics => "victoriametrics",
+            ServerKind::Mimir => "mimir",
+            ServerKind::Compatible => "compatible",
+        }
+    }
 }
 
 /// One active scrape target (`/api/v1/targets`).
@@ -251,6 +298,41 @@ impl PrometheusBackend {
             .call::<BuildInfo>("status/buildinfo", &[], HttpMethod::Get)
             .await?
             .data)
+    }
+
+    /// Which server this is: its build info when it gives one; else
+    /// `/api/v1/status/active_queries`, which VictoriaMetrics serves and
+    /// Prometheus does not. Errors only when the API itself fails.
+    pub async fn identify(&self) -> Result<Server, BackendError> {
+        let info = match self.build_info().await {
+            Ok(info) => info,
+            // Older Prometheus and some compatible servers lack buildinfo.
+            Err(BackendError::Http { status: 404, .. })
+            | Err(BackendError::NotPrometheus { status: 404, .. }) => BuildInfo::default(),
+            Err(e) => return Err(e),
+        };
+        let version = Some(info.version.trim().to_string()).filter(|v| !v.is_empty());
+        if let Some(app) = info.application.as_deref() {
+            if app.to_ascii_lowercase().contains("mimir") {
+                return Ok(Server {
+                    kind: ServerKind::Mimir,
+                    version,
+                });
+            }
+        }
+        if version.is_some() {
+            return Ok(Server {
+                kind: ServerKind::Prometheus,
+                version,
+            });
+        }
+        let url = self.endpoint("status/active_queries");
+        let probe = self.send(&url, self.http.get(&url)).await;
+        let kind = match probe {
+            Ok((200, _, _)) => ServerKind::VictoriaMetrics,
+            _ => ServerKind::Compatible,
+        };
+        Ok(Server { kind, version })
     }
 
     pub async fn active_targets(&self) -> Result<Vec<Target>, BackendError> {

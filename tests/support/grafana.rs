@@ -60,7 +60,7 @@ impl Datasource {
         }
     }
 
-    /// Direct mode scraping `targets` (URLs) every second with a 2 s timeout.
+    /// Direct mode scraping `targets` (URLs) every second with a 1 s timeout.
     pub fn direct(uid: &str, targets: &[String]) -> Datasource {
         Datasource::prometheus("")
             .uid(uid)

@@ -15,6 +15,7 @@ pub mod prometheus;
 pub mod server;
 pub mod stubs;
 pub mod tls;
+pub mod victoria;
 pub mod vllm;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

@@ -1,0 +1,132 @@
+//! Prometheus mode against a real VictoriaMetrics (Debian's
+//! `victoria-metrics`, single node) scraping a vLLM simulator: Save & test
+//! names the server, and queries through the plugin give the same series and
+//! values as VictoriaMetrics' own API at the same time. What differs from
+//! Prometheus by design is in docs/BACKENDS.md.
+
+mod support;
+
+use grafana_plugin_sdk::pluginv2::check_health_response::HealthStatus;
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::time::Duration;
+use support::grafana::{data_query, Datasource, Plugin};
+use support::victoria::Victoria;
+use support::vllm::Simulator;
+use support::{eventually, frames};
+use vllm_grafana::catalog::names;
+
+/// Labels (as a sorted string) to value.
+type Answers = BTreeMap<String, f64>;
+
+fn key(labels: &BTreeMap<String, String>) -> String {
+    labels
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn from_api(data: &serde_json::Value) -> Answers {
+    data["result"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| {
+            let labels: BTreeMap<String, String> =
+                serde_json::from_value(s["metric"].clone()).unwrap_or_default();
+            let v = s["value"][1]
+                .as_str()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(f64::NAN);
+            (key(&labels), v)
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn victoriametrics_is_recognised_and_answers_through_the_plugin() {
+    let sim = Simulator::start(2, 1).await.expect("simulator");
+    let target = sim.addr.to_string();
+    // A 1 s latency offset instead of the default 30 s: the newest samples
+    // show at once (docs/BACKENDS.md explains the default).
+    let vm = tokio::task::spawn_blocking(move || {
+        Victoria::start("vllm", &[target], "1s", &["-search.latencyOffset=1s"])
+    })
+    .await
+    .expect("joined")
+    .unwrap_or_else(|e| panic!("{e}"));
+    let vm = std::sync::Arc::new(vm);
+    let running = names::NUM_REQUESTS_RUNNING;
+    let probe = std::sync::Arc::clone(&vm);
+    eventually(
+        "VictoriaMetrics has scraped vLLM",
+        Duration::from_secs(30),
+        || {
+            let vm = std::sync::Arc::clone(&probe);
+            async move {
+                let now = support::now_ms() as f64 / 1000.0;
+                let data = tokio::task::spawn_blocking(move || vm.query_at(running, now))
+                    .await
+                    .ok()?
+                    .ok()?;
+                (from_api(&data).len() == 2).then_some(())
+            }
+        },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}\n{}", vm.log()));
+
+    let plugin = Plugin::start().await.expect("plugin");
+    let ds = Datasource::prometheus(&vm.url()).uid("vm");
+    let health = plugin.check_health(&ds).await.expect("health answered");
+    assert_eq!(health.status, HealthStatus::Ok as i32, "{}", health.message);
+    let head = format!("VictoriaMetrics at {}: 1 vLLM target", vm.url());
+    assert!(health.message.starts_with(&head), "{}", health.message);
+    let details: serde_json::Value = serde_json::from_slice(&health.json_details).expect("details");
+    assert_eq!(details["server"], json!("victoriametrics"));
+
+    // The same instant, through the plugin and straight from the API.
+    let t_ms = support::now_ms() - 2_000;
+    for expr in [
+        format!("sum by (model_name) ({running})"),
+        names::KV_CACHE_USAGE_PERC.to_string(),
+        format!(
+            "sum by (model_name) (rate({}[30s]))",
+            names::GENERATION_TOKENS
+        ),
+    ] {
+        let query = data_query(
+            "A",
+            json!({"expr": expr, "instant": true, "range": false}),
+            t_ms - 60_000,
+            t_ms,
+        );
+        let resp = plugin.query(&ds, vec![query]).await.expect("QueryData");
+        let frames = frames::frames_of(&resp, "A")
+            .unwrap_or_else(|e| panic!("{expr}: {e}: {}", frames::error_of(&resp, "A")));
+        let through_plugin: Answers = frames
+            .iter()
+            .flat_map(|f| f.fields.iter())
+            .filter(|f| !f.numbers().is_empty())
+            .map(|f| {
+                let labels = f.labels.clone().unwrap_or_default();
+                (
+                    key(&labels),
+                    f.numbers().last().copied().flatten().unwrap_or(f64::NAN),
+                )
+            })
+            .collect();
+        let api = {
+            let vm = std::sync::Arc::clone(&vm);
+            let expr = expr.clone();
+            tokio::task::spawn_blocking(move || vm.query_at(&expr, t_ms as f64 / 1000.0))
+                .await
+                .expect("joined")
+                .unwrap_or_else(|e| panic!("{e}"))
+        };
+        let direct = from_api(&api);
+        assert!(!direct.is_empty(), "{expr}: VictoriaMetrics has no answer");
+        assert_eq!(through_plugin, direct, "{expr}");
+    }
+}
