@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import cases from '../../tests/fixtures/targets.json';
-import { checkTarget, checkTargets, durationSeconds, isDuration } from './targets';
+import { checkQueryParameters, checkTarget, checkTargets, durationSeconds, isDuration } from './targets';
 
 /** One shared case: an input and its normalised URL, or null when it must be refused. */
 interface TargetCase {
@@ -99,5 +99,16 @@ describe('durationSeconds', () => {
     expect(durationSeconds('500ms')).toBe(0.5);
     expect(durationSeconds('2h')).toBe(7200);
     expect(durationSeconds('soon')).toBeUndefined();
+  });
+});
+
+describe('checkQueryParameters', () => {
+  it('accepts name=value pairs and refuses what the backend refuses', () => {
+    expect(checkQueryParameters('')).toBeUndefined();
+    expect(checkQueryParameters('?dedup=true&partial_response=true')).toBeUndefined();
+    expect(checkQueryParameters('query=up')).toMatch(/set by the plugin/);
+    expect(checkQueryParameters('match%5B%5D=x')).toMatch(/set by the plugin/);
+    expect(checkQueryParameters('dedup')).toMatch(/has no value/);
+    expect(checkQueryParameters('=1')).toMatch(/has no name/);
   });
 });

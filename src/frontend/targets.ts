@@ -198,3 +198,32 @@ export function durationSeconds(text: string): number | undefined {
   }
   return total;
 }
+
+/** Parameters the backend sets itself for each query (mirrors settings.rs). */
+const RESERVED_PARAMS = ['query', 'time', 'start', 'end', 'step', 'timeout', 'match[]'];
+
+/** Why a `customQueryParameters` value is refused, or undefined when it is fine. */
+export function checkQueryParameters(text: string): string | undefined {
+  for (const pair of text.replace(/^\?/, '').split('&')) {
+    if (pair === '') {
+      continue;
+    }
+    const eq = pair.indexOf('=');
+    if (eq < 0) {
+      return `"${pair}" has no value: write name=value pairs joined by &`;
+    }
+    let name: string;
+    try {
+      name = decodeURIComponent(pair.slice(0, eq).replace(/\+/g, ' '));
+    } catch {
+      return `"${pair}" is not URL-encoded correctly`;
+    }
+    if (name.trim() === '') {
+      return `"${pair}" has no name`;
+    }
+    if (RESERVED_PARAMS.includes(name)) {
+      return `"${name}" is set by the plugin for each query and cannot be overridden`;
+    }
+  }
+  return undefined;
+}

@@ -59,6 +59,11 @@ export interface VllmOptions extends DataSourceJsonData {
   maxLabelValueBytes?: number;
   /** Prometheus mode: HTTP method for queries. */
   httpMethod?: 'POST' | 'GET';
+  /**
+   * Prometheus mode: extra parameters for every API request, as a query
+   * string, e.g. Thanos' "dedup=true&partial_response=true".
+   */
+  customQueryParameters?: string;
 }
 
 /** Secret settings (`secureJsonData`); never sent back to the browser. */

@@ -29,6 +29,8 @@ pub struct PrometheusBackend {
     auth: Auth,
     method: HttpMethod,
     timeout: Duration,
+    /// `customQueryParameters`, sent with every API request.
+    extra: Vec<(String, String)>,
 }
 
 /// `/api/v1/status/buildinfo`. VictoriaMetrics answers it with empty `data`;
@@ -176,6 +178,7 @@ impl PrometheusBackend {
             auth: settings.auth.clone(),
             method: settings.http_method,
             timeout: settings.timeout,
+            extra: settings.query_params.clone(),
         })
     }
 
@@ -267,9 +270,11 @@ impl PrometheusBackend {
         method: HttpMethod,
     ) -> Result<Answer<T>, BackendError> {
         let url = self.endpoint(path);
+        let mut all: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        all.extend(self.extra.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         let req = match method {
-            HttpMethod::Get => self.http.get(&url).query(params),
-            HttpMethod::Post => self.http.post(&url).form(params),
+            HttpMethod::Get => self.http.get(&url).query(&all),
+            HttpMethod::Post => self.http.post(&url).form(&all),
         };
         let (status, content_type, body) = self.send(&url, req).await?;
         classify(&url, status, &content_type, &body)

@@ -235,6 +235,9 @@ pub struct Settings {
     /// empty when unset. Drives the minimum step and `$__rate_interval`.
     pub time_interval: String,
     pub http_method: HttpMethod,
+    /// Extra parameters for every Prometheus API request
+    /// (`customQueryParameters`, e.g. Thanos' `dedup=true&partial_response=true`).
+    pub query_params: Vec<(String, String)>,
     /// Direct mode's scraping settings (defaults in Prometheus mode).
     pub direct: DirectSettings,
 }
@@ -472,6 +475,7 @@ impl Settings {
                 HttpMethod::Post
             }
         };
+        let query_params = read_query_params(&mut r);
         if !r.errors.is_empty() {
             return Err(SettingsError(r.errors));
         }
@@ -484,6 +488,7 @@ impl Settings {
             timeout,
             time_interval,
             http_method,
+            query_params,
             direct,
         })
     }
@@ -634,6 +639,47 @@ fn read_headers(r: &mut Reader<'_>) -> Vec<(String, Secret)> {
                 }
             }
             None => r.fail(&value_field, format!("is missing for header {name:?}")),
+        }
+    }
+    out
+}
+
+/// Parameters the plugin sets itself: a custom one would change the query.
+const RESERVED_PARAMS: [&str; 7] = [
+    "query", "time", "start", "end", "step", "timeout", "match[]",
+];
+
+/// `customQueryParameters`: `name=value` pairs joined by `&`, URL-encoded as
+/// in a query string (Grafana's Prometheus datasource has the same field).
+fn read_query_params(r: &mut Reader<'_>) -> Vec<(String, String)> {
+    let text = r.string("customQueryParameters");
+    let text = text.trim_start_matches('?');
+    let mut out = Vec::new();
+    for pair in text.split('&').filter(|p| !p.is_empty()) {
+        let Some((name, _)) = pair.split_once('=') else {
+            r.fail(
+                "customQueryParameters",
+                format!("{pair:?} has no value: write name=value pairs joined by &, e.g. dedup=true&partial_response=true"),
+            );
+            continue;
+        };
+        let parsed: Vec<(String, String)> = url::form_urlencoded::parse(pair.as_bytes())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        let Some((name_decoded, value)) = parsed.into_iter().next() else {
+            continue;
+        };
+        if name.trim().is_empty() {
+            r.fail("customQueryParameters", format!("{pair:?} has no name"));
+        } else if RESERVED_PARAMS.contains(&name_decoded.as_str()) {
+            r.fail(
+                "customQueryParameters",
+                format!(
+                    "{name_decoded:?} is set by the plugin for each query and cannot be overridden"
+                ),
+            );
+        } else {
+            out.push((name_decoded, value));
         }
     }
     out
@@ -882,6 +928,40 @@ mod tests {
             without_credentials("http://p:9090/a@b"),
             "http://p:9090/a@b"
         );
+    }
+
+    #[test]
+    fn custom_query_parameters_are_decoded_and_may_not_override_the_query() {
+        let s = parse(
+            "http://thanos:9090",
+            json!({"customQueryParameters": "?dedup=true&partial_response=true&max_source_resolution=5m&x=a%20b"}),
+            &[],
+        )
+        .expect("valid");
+        assert_eq!(
+            s.query_params,
+            [
+                ("dedup".to_string(), "true".to_string()),
+                ("partial_response".to_string(), "true".to_string()),
+                ("max_source_resolution".to_string(), "5m".to_string()),
+                ("x".to_string(), "a b".to_string()),
+            ]
+        );
+        let e = parse(
+            "http://p:9090",
+            json!({"customQueryParameters": "query=up&dedup"}),
+            &[],
+        )
+        .expect_err("reserved and valueless");
+        assert_eq!(
+            fields(&e),
+            ["customQueryParameters", "customQueryParameters"]
+        );
+        assert!(
+            e.to_string().contains("\"query\" is set by the plugin"),
+            "{e}"
+        );
+        assert!(e.to_string().contains("\"dedup\" has no value"), "{e}");
     }
 
     #[test]

@@ -14,7 +14,7 @@ import {
 } from '@grafana/ui';
 import React, { useState } from 'react';
 
-import { checkTarget, checkTargets, durationSeconds, isDuration } from '../targets';
+import { checkQueryParameters, checkTarget, checkTargets, durationSeconds, isDuration } from '../targets';
 import { Mode, VllmOptions, VllmSecureJsonData } from '../types';
 
 export type Props = DataSourcePluginOptionsEditorProps<VllmOptions, VllmSecureJsonData>;
@@ -122,6 +122,7 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
     timeoutError = `Longer than the scrape interval (${interval === '' ? '10s' : interval}): lower the timeout or raise the interval`;
   }
   const intervalError = interval !== '' && !isDuration(interval) ? 'Use a duration such as 10s or 1m' : undefined;
+  const paramsError = checkQueryParameters(jsonData.customQueryParameters ?? '');
   const retention = jsonData.retention ?? '';
   const retentionError = retention !== '' && !isDuration(retention) ? 'Use a duration such as 6h or 2d' : undefined;
   const basicAuth = !!jsonData.basicAuthUser || !!secureJsonFields.basicAuthPassword || !!secureJsonData.basicAuthPassword;
@@ -216,6 +217,25 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
             }}
           />
         </Field>
+
+        {mode === 'prometheus' && (
+          <Field
+            label="Custom query parameters"
+            description="Added to every request to the server, as in a URL: e.g. dedup=true&partial_response=true for Thanos. A Mimir or Cortex tenant goes in a custom header (X-Scope-OrgID) below."
+            invalid={!!paramsError}
+            error={paramsError}
+          >
+            <Input
+              id="config-custom-query-parameters"
+              width={WIDTH}
+              value={jsonData.customQueryParameters ?? ''}
+              placeholder="dedup=true&partial_response=true"
+              onChange={(e: React.ChangeEvent<HTMLInputElement>) =>
+                setJson({ customQueryParameters: e.currentTarget.value.trim() || undefined })
+              }
+            />
+          </Field>
+        )}
 
         {mode === 'direct' && (
           <>
