@@ -8,11 +8,12 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_vllm-grafana");
-const SUBCOMMANDS: [&str; 6] = [
+const SUBCOMMANDS: [&str; 7] = [
     "simulate",
     "dashboard",
     "alerts",
     "config",
+    "kubernetes",
     "catalog",
     "check",
 ];

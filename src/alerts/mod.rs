@@ -7,7 +7,9 @@ mod prometheus;
 mod rules;
 mod unit_tests;
 
-pub use grafana::{grafana_rules_yaml, DATASOURCE_UID as GRAFANA_DATASOURCE_UID};
+pub use grafana::{
+    grafana_rules_yaml, DATASOURCE_UID as GRAFANA_DATASOURCE_UID, FOLDER as GRAFANA_FOLDER,
+};
 pub use prometheus::prometheus_rules_yaml;
 pub use rules::{rules, AlertConfig, AlertRule, Severity};
 pub use unit_tests::promtool_tests_yaml;

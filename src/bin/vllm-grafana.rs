@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 use vllm_grafana::catalog::{self, Version};
-use vllm_grafana::{alerts, check, dashboard, simulator, targets};
+use vllm_grafana::{alerts, check, dashboard, kubernetes, simulator, targets};
 
 #[derive(Parser)]
 #[command(
@@ -93,6 +93,16 @@ enum Command {
         /// (default: the current directory, which must be the repository root).
         #[arg(long)]
         root: Option<PathBuf>,
+    },
+    /// Write the Kubernetes objects (kustomize base and overlays: PodMonitor or ServiceMonitor,
+    /// PrometheusRule, dashboard ConfigMaps for Grafana's sidecar).
+    Kubernetes {
+        /// Directory to write the kustomize tree to.
+        #[arg(long, default_value = vllm_grafana::kubernetes::OUT_DIR)]
+        out: PathBuf,
+        /// Only compare the files in --out with the generator's output.
+        #[arg(long)]
+        check: bool,
     },
     /// Print the metric catalog (every vLLM metric and its history).
     Catalog {
@@ -235,6 +245,16 @@ async fn run(command: Command) -> ExitCode {
                 endpoints.len()
             );
             report_written(targets::write_targets(&root, &endpoints, &environment))
+        }
+        Command::Kubernetes { out, check } => {
+            let alerts_cfg = alerts::AlertConfig::default();
+            let kube = kubernetes::KubeConfig::default();
+            let result = if check {
+                kubernetes::check_all(&out, &alerts_cfg, &kube).map(|()| Vec::new())
+            } else {
+                kubernetes::write_all(&out, &alerts_cfg, &kube)
+            };
+            report_written(result)
         }
         Command::Catalog { markdown } => {
             if markdown {
