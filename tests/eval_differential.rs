@@ -518,6 +518,74 @@ fn direct_mode_answers_like_prometheus() {
     let queries = corpus();
     let outcome = run_corpus(&prom, &store, &queries, &grids);
     outcome.assert_all_equal(queries.len() * grids.len(), 100_000);
+    sort_orders_like_prometheus(&prom, &store);
+}
+
+/// `sort` and `sort_desc` at the top of an instant query: the same values in
+/// the same order (series with equal values may come in either order: their
+/// order is not defined in Prometheus).
+fn sort_orders_like_prometheus(prom: &Prometheus, store: &Store) {
+    let gen = names::GENERATION_TOKENS;
+    let run = names::NUM_REQUESTS_RUNNING;
+    let kv = names::KV_CACHE_USAGE_PERC;
+    let exprs = [
+        format!("sort(sum by (instance, model_name) (rate({gen}[5m])))"),
+        format!("sort_desc(sum by (instance, model_name) (rate({gen}[5m])))"),
+        format!("sort_desc({kv})"),
+        format!("sort({run} / 0)"),
+        format!("(sort_desc(max by (instance) ({run})))"),
+    ];
+    let mut compared = 0;
+    for minute in [10, 25, 38] {
+        let t_ms = BASE_MS + minute * 60_000 + 7_000;
+        for expr in &exprs {
+            let data = prom
+                .query_at(expr, Some(&format!("{:.3}", t_ms as f64 / 1000.0)))
+                .unwrap_or_else(|e| panic!("{expr}: {e}"));
+            let theirs: Vec<(Vec<(String, String)>, f64)> = data["result"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|s| {
+                    let mut labels: Vec<(String, String)> =
+                        serde_json::from_value::<BTreeMap<String, String>>(s["metric"].clone())
+                            .unwrap_or_default()
+                            .into_iter()
+                            .collect();
+                    labels.sort();
+                    let v = s["value"][1]
+                        .as_str()
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(f64::MIN);
+                    (labels, v)
+                })
+                .collect();
+            let ours: Vec<(Vec<(String, String)>, f64)> = match eval::instant(store, expr, t_ms) {
+                Ok(eval::Value::Vector(v)) => {
+                    v.into_iter().map(|s| (s.labels.into_vec(), s.v)).collect()
+                }
+                other => panic!("{expr}: {other:?}"),
+            };
+            assert!(
+                theirs.len() > 1,
+                "{expr} at minute {minute}: too few series: {data}"
+            );
+            assert_eq!(theirs.len(), ours.len(), "{expr}");
+            for (i, ((tl, tv), (ol, ov))) in theirs.iter().zip(&ours).enumerate() {
+                assert!(
+                    same_value(*tv, *ov),
+                    "{expr} at {i}: Prometheus {theirs:?}\ndirect {ours:?}"
+                );
+                let tied = theirs.iter().filter(|(_, v)| same_value(*v, *tv)).count() > 1;
+                assert!(
+                    tied || tl == ol,
+                    "{expr} at {i}: Prometheus {tl:?}, direct {ol:?}"
+                );
+            }
+            compared += 1;
+        }
+    }
+    println!("sort order: {compared} instant answers in the same order");
 }
 
 /// What running a corpus through both sides gave.

@@ -121,7 +121,7 @@ pub(crate) fn eval(ctx: &mut Ctx<'_>, c: &Call, d: usize) -> Result<Node, EvalEr
             let input = ctx.vector(arg(c, 1)?, d, "histogram_quantile()'s buckets")?;
             histogram::quantile(&q, &input, ctx.steps)
         }
-        // Results are returned sorted by labels, so ordering is a no-op.
+        // Ordering applies only to an instant query's answer (`instant_with`).
         "sort" | "sort_desc" => Ok(Node::Vector(ctx.vector(
             arg(c, 0)?,
             d,

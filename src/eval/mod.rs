@@ -132,9 +132,37 @@ pub fn instant_with(
                 })
                 .collect();
             v.sort_by(|a, b| a.labels.cmp(&b.labels));
+            if let Some(descending) = outer_sort(&ast) {
+                sort_by_value(&mut v, descending);
+            }
             Value::Vector(v)
         }
     })
+}
+
+/// `Some(descending)` when the outermost call is `sort` or `sort_desc`,
+/// whose order an instant query's answer keeps.
+fn outer_sort(ast: &Expr) -> Option<bool> {
+    match functions::unparen(ast) {
+        Expr::Call(call) => match call.func.name {
+            "sort" => Some(false),
+            "sort_desc" => Some(true),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// By value, NaN last either way, as Prometheus 2.42 answers; a stable sort,
+/// so equal values stay in label order.
+fn sort_by_value(v: &mut [Sample], descending: bool) {
+    v.sort_by(|a, b| match (a.v.is_nan(), b.v.is_nan()) {
+        (true, true) => std::cmp::Ordering::Equal,
+        (true, false) => std::cmp::Ordering::Greater,
+        (false, true) => std::cmp::Ordering::Less,
+        (false, false) if descending => b.v.total_cmp(&a.v),
+        (false, false) => a.v.total_cmp(&b.v),
+    });
 }
 
 pub fn range_with(

@@ -236,3 +236,37 @@ fn odd_inputs_never_panic() {
         let _ = range(&store, &expr, T0, T0 + 300_000, 15_000);
     }
 }
+
+#[test]
+fn sort_and_sort_desc_order_an_instant_answer_like_prometheus() {
+    let store = Store::new(StoreConfig::default());
+    let models = [
+        ("w", 1.0),
+        ("x", 3.0),
+        ("y", 2.0),
+        ("z", f64::NAN),
+        ("v", f64::NEG_INFINITY),
+    ];
+    running(&store, "a", T0, &models);
+    let q = names::NUM_REQUESTS_RUNNING;
+    let order = |expr: String| -> Vec<String> {
+        vector(instant(&store, &expr, T0).expect("evaluates"))
+            .into_iter()
+            .map(|(labels, _)| {
+                labels
+                    .into_iter()
+                    .find(|(k, _)| k == "model_name")
+                    .map(|(_, v)| v)
+                    .unwrap_or_default()
+            })
+            .collect()
+    };
+    // What Prometheus 2.42 answers for the same values: NaN last both ways.
+    assert_eq!(order(format!("sort({q})")), ["v", "w", "y", "x", "z"]);
+    assert_eq!(
+        order(format!("(sort_desc({q}))")),
+        ["x", "y", "w", "v", "z"]
+    );
+    // Anything else keeps label order.
+    assert_eq!(order(format!("{q} * 1")), ["v", "w", "x", "y", "z"]);
+}
