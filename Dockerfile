@@ -49,6 +49,8 @@ ENV GF_PLUGINS_ALLOW_LOADING_UNSIGNED_PLUGINS=vllm-grafana-datasource
 USER root
 COPY --from=frontend /src/dist/ /var/lib/grafana-plugins/vllm-grafana-datasource/
 COPY plugin.json README.md CHANGELOG.md /var/lib/grafana-plugins/vllm-grafana-datasource/
+# plugin.json's info.updated is stamped when the plugin is built, as scripts/package-plugin.sh does.
+RUN sed -i "s/%TODAY%/$(date -u +%Y-%m-%d)/" /var/lib/grafana-plugins/vllm-grafana-datasource/plugin.json
 COPY img /var/lib/grafana-plugins/vllm-grafana-datasource/img
 COPY --from=build --chmod=0755 /src/target/release/gpx_vllm /var/lib/grafana-plugins/vllm-grafana-datasource/gpx_vllm_linux_${TARGETARCH}
 RUN chown -R 472:0 /var/lib/grafana-plugins

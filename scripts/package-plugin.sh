@@ -1,19 +1,23 @@
 #!/usr/bin/env bash
 # Builds the distributable Grafana plugin:
 #   dist/                                   the plugin folder (plugin.json, module.js,
-#                                           img/, README.md, CHANGELOG.md, gpx_vllm_linux_<arch>)
+#                                           img/, README.md, CHANGELOG.md, LICENSE,
+#                                           gpx_vllm_linux_amd64, gpx_vllm_linux_arm64)
 #   target/plugin/vllm-grafana-datasource-<version>.zip
 #                                           the same folder, zipped under a top-level
 #                                           folder named after the plugin id
+#   target/plugin/vllm-grafana-datasource-<version>.zip.sha256
+#                                           its checksum, in `sha256sum -c` format
 # then checks both with tests/packaging/check-package.mjs.
 #
-# Backend binaries: scripts/build-plugin.sh (musl when its toolchain is
-# installed, else glibc; linux_arm64 only with a cross toolchain, see its
-# header), or, without that script, `cargo build --release --bin gpx_vllm`
-# for this machine's architecture.
+# Backend binaries: static musl executables for amd64 and arm64, both built
+# here by scripts/build-plugin.sh (which installs the Rust targets, zig and
+# cargo-zigbuild it needs). When either cannot be built the script fails:
+# it never packages a glibc binary or a single architecture.
 #
 # Usage: scripts/package-plugin.sh [--skip-frontend] [--skip-backend]
-# Environment: OUT_DIR (default target/plugin) for the zip.
+#   --skip-backend  use the binaries already in dist/ (they must both be there)
+# Environment: OUT_DIR (default target/plugin) for the zip and its checksum.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -21,7 +25,6 @@ ROOT=$PWD
 ID=vllm-grafana-datasource
 EXE=gpx_vllm
 OUT_DIR=${OUT_DIR:-target/plugin}
-CARGO_OUT=${CARGO_TARGET_DIR:-target}
 skip_frontend=false
 skip_backend=false
 for arg in "$@"; do
@@ -36,7 +39,8 @@ say() { printf '==> %s\n' "$*"; }
 die() { printf 'package-plugin: %s\n' "$*" >&2; exit 1; }
 
 [ -f plugin.json ] || die "plugin.json is missing at the repository root"
-for tool in node npm zip unzip; do
+[ -s LICENSE ] || die "LICENSE is missing at the repository root"
+for tool in node npm zip unzip sha256sum; do
   command -v "$tool" >/dev/null || die "$tool is required"
 done
 
@@ -48,11 +52,10 @@ VERSION=$(node -e '
   process.stdout.write(!v || v.includes("%") ? k.version : v);
 ')
 
-case "$(uname -m)" in
-  x86_64 | amd64) ARCH=amd64 ;;
-  aarch64 | arm64) ARCH=arm64 ;;
-  *) die "unsupported build machine architecture $(uname -m)" ;;
-esac
+# A failed run leaves no zip from an earlier one that could pass for its result.
+mkdir -p "$OUT_DIR"
+ZIP="$(cd "$OUT_DIR" && pwd)/${ID}-${VERSION}.zip"
+rm -f "$ZIP" "$ZIP.sha256"
 
 # 1. Frontend (vite empties dist/, so it goes first).
 if $skip_frontend; then
@@ -65,50 +68,36 @@ else
   npm run build
 fi
 
-# 2. Backend binaries.
-if ! $skip_backend; then
-  if [ -x scripts/build-plugin.sh ]; then
-    # Builds this machine's architecture, and the other one when a cross
-    # toolchain for it is installed (it says so when it skips one).
-    say "backend: scripts/build-plugin.sh --arch amd64 --arch arm64"
-    scripts/build-plugin.sh --arch amd64 --arch arm64
-  else
-    say "backend: cargo build --release --bin $EXE (linux_${ARCH})"
-    cargo build --release --locked --bin "$EXE"
-    cp "$CARGO_OUT/release/$EXE" "dist/${EXE}_linux_${ARCH}"
-    if [ "$ARCH" = amd64 ] && command -v rustup >/dev/null \
-      && rustup target list --installed 2>/dev/null | grep -qx aarch64-unknown-linux-gnu \
-      && command -v aarch64-linux-gnu-gcc >/dev/null; then
-      say "backend: cargo build --release --target aarch64-unknown-linux-gnu (linux_arm64)"
-      CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc \
-        cargo build --release --locked --bin "$EXE" --target aarch64-unknown-linux-gnu
-      cp "$CARGO_OUT/aarch64-unknown-linux-gnu/release/$EXE" "dist/${EXE}_linux_arm64"
-    else
-      say "backend: no aarch64-unknown-linux-gnu target/linker here, so no linux_arm64 binary"
-    fi
-  fi
+# 2. Backend binaries: both architectures, static musl, or nothing.
+if $skip_backend; then
+  say "backend: --skip-backend, using dist/${EXE}_linux_amd64 and _arm64"
+else
+  say "backend: scripts/build-plugin.sh --arch amd64 --arch arm64"
+  scripts/build-plugin.sh --arch amd64 --arch arm64 \
+    || die "the static musl backend binaries could not be built (the reason is above)"
   [ -f dist/module.js ] || die "dist/module.js disappeared while building the backend"
-  ls dist/"${EXE}"_linux_* >/dev/null 2>&1 || die "no backend binary dist/${EXE}_linux_<arch> was built"
 fi
-if ls dist/"${EXE}"_* >/dev/null 2>&1; then
-  chmod 0755 dist/"${EXE}"_*
-fi
+for arch in amd64 arm64; do
+  [ -f "dist/${EXE}_linux_${arch}" ] \
+    || die "dist/${EXE}_linux_${arch} is missing (the frontend build empties dist/: run scripts/build-plugin.sh --arch amd64 --arch arm64 after it, or drop --skip-backend)"
+done
+chmod 0755 dist/"${EXE}"_*
 
 # 3. Metadata, docs and logos.
-say "metadata: plugin.json ($VERSION), README.md, CHANGELOG.md, img/"
+say "metadata: plugin.json ($VERSION), README.md, CHANGELOG.md, LICENSE, img/"
+# info.updated is always today's (UTC) date, placeholder or not.
 VERSION="$VERSION" node -e '
   const fs = require("fs");
   const today = new Date().toISOString().slice(0, 10);
-  const text = fs.readFileSync("plugin.json", "utf8")
-    .replaceAll("%VERSION%", process.env.VERSION)
-    .replaceAll("%TODAY%", today);
-  JSON.parse(text);
-  fs.writeFileSync("dist/plugin.json", text);
+  const meta = JSON.parse(
+    fs.readFileSync("plugin.json", "utf8")
+      .replaceAll("%VERSION%", process.env.VERSION)
+      .replaceAll("%TODAY%", today)
+  );
+  meta.info = { ...meta.info, updated: today };
+  fs.writeFileSync("dist/plugin.json", JSON.stringify(meta, null, 2) + "\n");
 '
-cp README.md CHANGELOG.md dist/
-for f in LICENSE LICENSE.md LICENSE.txt; do
-  if [ -f "$f" ]; then cp "$f" dist/; fi
-done
+cp README.md CHANGELOG.md LICENSE dist/
 rm -rf dist/img
 cp -R img dist/img
 chmod -R u+rwX,go+rX,go-w dist
@@ -116,14 +105,15 @@ chmod -R u+rwX,go+rX,go-w dist
 # 4. Check the folder, zip it, check the zip.
 node tests/packaging/check-package.mjs dist
 
-mkdir -p "$OUT_DIR"
-ZIP="$(cd "$OUT_DIR" && pwd)/${ID}-${VERSION}.zip"
-rm -f "$ZIP"
 STAGE=$(mktemp -d)
 trap 'rm -rf "$STAGE"' EXIT
 cp -pR dist "$STAGE/$ID"
 (cd "$STAGE" && zip -qrX "$ZIP" "$ID")
 node tests/packaging/check-package.mjs "$ZIP"
+# "<hex>  <file name>" beside the zip: `sha256sum -c` checks it there.
+(cd "$(dirname "$ZIP")" && sha256sum "$(basename "$ZIP")" >"$(basename "$ZIP").sha256" \
+  && sha256sum --quiet -c "$(basename "$ZIP").sha256") || die "could not write $ZIP.sha256"
 
 say "plugin folder: $ROOT/dist"
 say "plugin zip:    $ZIP"
+say "checksum:      $ZIP.sha256"

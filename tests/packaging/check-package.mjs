@@ -8,8 +8,12 @@
 // Archive: one top-level folder named after the plugin id, file name
 // <id>-<version>.zip (or <id>-<version>.<os>_<arch>.zip).
 // Folder: plugin.json (id, type datasource, backend, executable, version,
-// grafanaDependency, logos), module.js (AMD, no Angular markers), a backend
-// binary <executable>_<os>_<arch> with mode 0755, README.md, CHANGELOG.md.
+// updated date, grafanaDependency, logos), module.js (AMD, no Angular
+// markers), README.md, CHANGELOG.md, LICENSE, and backend binaries
+// <executable>_<os>_<arch> with mode 0755, among them <executable>_linux_amd64
+// and _linux_arm64. Linux binaries must be ELF files for their architecture,
+// statically linked (no ELF interpreter), so that they start on any Linux:
+// Grafana's official image is Alpine, which has no glibc loader.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,6 +25,96 @@ import { angularMarkersIn, checkModuleText } from './check-module.mjs';
 export const PLUGIN_ID = 'vllm-grafana-datasource';
 const SEMVER = /^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$/;
 const BINARY_SUFFIX = /^_(linux|darwin|windows|freebsd)_(amd64|arm64|arm|386)(\.exe)?$/;
+// The Linux architectures every package must serve.
+export const REQUIRED_LINUX_ARCHS = ['amd64', 'arm64'];
+// e_machine and ELF class per Go architecture name (Grafana's binary suffixes).
+const ELF_MACHINES = {
+  amd64: { machine: 62, bits: 64, name: 'x86-64' },
+  arm64: { machine: 183, bits: 64, name: 'aarch64' },
+  arm: { machine: 40, bits: 32, name: 'ARM' },
+  386: { machine: 3, bits: 32, name: 'i386' },
+};
+const PT_INTERP = 3;
+const PT_DYNAMIC = 2;
+
+/**
+ * The facts of an ELF file's header and program headers that decide whether
+ * it runs on a host: { bits, machine, type, interpreter, dynamic }, or
+ * { error } when it is no (complete) ELF file.
+ */
+export function readElf(buf) {
+  if (buf.length < 16 || !buf.subarray(0, 4).equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46]))) {
+    return { error: 'not an ELF executable' };
+  }
+  const elf64 = buf[4] === 2;
+  const le = buf[5] === 1;
+  if (![1, 2].includes(buf[4]) || ![1, 2].includes(buf[5])) {
+    return { error: 'unknown ELF class or byte order' };
+  }
+  const u16 = (o) => (le ? buf.readUInt16LE(o) : buf.readUInt16BE(o));
+  const u32 = (o) => (le ? buf.readUInt32LE(o) : buf.readUInt32BE(o));
+  const u64 = (o) => Number(le ? buf.readBigUInt64LE(o) : buf.readBigUInt64BE(o));
+  const word = elf64 ? u64 : u32;
+  if (buf.length < (elf64 ? 64 : 52)) {
+    return { error: 'truncated ELF header' };
+  }
+  const phoff = word(elf64 ? 32 : 28);
+  const phentsize = u16(elf64 ? 54 : 42);
+  const phnum = u16(elf64 ? 56 : 44);
+  if (phnum === 0) {
+    return { error: 'no program headers: not an executable' };
+  }
+  let interpreter;
+  let dynamic = false;
+  for (let i = 0; i < phnum; i++) {
+    const ph = phoff + i * phentsize;
+    if (phentsize < (elf64 ? 56 : 32) || ph + phentsize > buf.length) {
+      return { error: 'truncated program headers' };
+    }
+    const type = u32(ph);
+    if (type === PT_DYNAMIC) {
+      dynamic = true;
+    } else if (type === PT_INTERP) {
+      const offset = word(elf64 ? ph + 8 : ph + 4);
+      const size = word(elf64 ? ph + 32 : ph + 16);
+      interpreter = buf.subarray(offset, offset + size).toString('latin1').replace(/\0.*$/s, '') || '?';
+    }
+  }
+  return { bits: elf64 ? 64 : 32, machine: u16(18), type: u16(16), interpreter, dynamic };
+}
+
+/** Problems of a Linux binary for `arch` (amd64, arm64, ...), as text. */
+export function checkLinuxBinary(buf, arch) {
+  const elf = readElf(buf);
+  if (elf.error) {
+    return [elf.error];
+  }
+  const problems = [];
+  const want = ELF_MACHINES[arch];
+  if (want && (elf.machine !== want.machine || elf.bits !== want.bits)) {
+    const got = Object.values(ELF_MACHINES).find((m) => m.machine === elf.machine)?.name ?? 'unknown';
+    problems.push(
+      `built for ELF machine ${elf.machine} (${got}, ${elf.bits}-bit), expected ${want.machine} (${want.name}, ${want.bits}-bit)`
+    );
+  }
+  if (elf.type !== 2 && elf.type !== 3) {
+    problems.push(`ELF type ${elf.type} is not an executable`);
+  }
+  // Static-pie executables keep PT_DYNAMIC (for their own relocations) but
+  // have no interpreter: that is what makes them start without a loader.
+  if (elf.interpreter !== undefined) {
+    problems.push(
+      `dynamically linked (ELF interpreter ${elf.interpreter}): it must be static to start on any Linux, Grafana's Alpine image included`
+    );
+  }
+  return problems;
+}
+
+const isDate = (s) =>
+  typeof s === 'string' &&
+  /^\d{4}-\d{2}-\d{2}$/.test(s) &&
+  !Number.isNaN(Date.parse(`${s}T00:00:00Z`)) &&
+  new Date(`${s}T00:00:00Z`).toISOString().startsWith(s);
 
 function walk(dir, base = dir) {
   const out = [];
@@ -86,6 +180,10 @@ export function checkPluginDir(dir, { id = PLUGIN_ID } = {}) {
   if (typeof version !== 'string' || !SEMVER.test(version)) {
     errors.push(`plugin.json: info.version must be a semantic version, got ${JSON.stringify(version)}`);
   }
+  const updated = meta.info?.updated;
+  if (!isDate(updated)) {
+    errors.push(`plugin.json: info.updated must be a date YYYY-MM-DD, got ${JSON.stringify(updated)}`);
+  }
   const grafanaDependency = meta.dependencies?.grafanaDependency;
   if (typeof grafanaDependency !== 'string' || !/^\s*>=?\s*\d+\.\d+/.test(grafanaDependency)) {
     errors.push(
@@ -122,11 +220,10 @@ export function checkPluginDir(dir, { id = PLUGIN_ID } = {}) {
 
   if (typeof executable === 'string' && executable !== '') {
     const binaries = files.filter((f) => !f.includes('/') && f.startsWith(executable));
-    if (binaries.length === 0) {
-      errors.push(`no backend binary ${executable}_<os>_<arch> in the package`);
-    }
-    if (!binaries.some((b) => b.startsWith(`${executable}_linux_`))) {
-      errors.push(`no Linux backend binary (${executable}_linux_amd64 or _arm64)`);
+    for (const arch of REQUIRED_LINUX_ARCHS) {
+      if (!binaries.includes(`${executable}_linux_${arch}`)) {
+        errors.push(`no backend binary ${executable}_linux_${arch} in the package`);
+      }
     }
     for (const b of binaries) {
       const suffix = b.slice(executable.length);
@@ -137,10 +234,10 @@ export function checkPluginDir(dir, { id = PLUGIN_ID } = {}) {
       if (!b.endsWith('.exe') && (st.mode & 0o777) !== 0o755) {
         errors.push(`${b}: mode is ${(st.mode & 0o777).toString(8).padStart(4, '0')}, must be exactly 0755`);
       }
-      if (b.includes('_linux_')) {
-        const head = readFileSync(join(dir, b)).subarray(0, 4);
-        if (!head.equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46]))) {
-          errors.push(`${b}: not an ELF executable`);
+      const linux = /_linux_([a-z0-9]+)$/.exec(b);
+      if (linux) {
+        for (const p of checkLinuxBinary(readFileSync(join(dir, b)), linux[1])) {
+          errors.push(`${b}: ${p}`);
         }
       }
     }
@@ -152,8 +249,9 @@ export function checkPluginDir(dir, { id = PLUGIN_ID } = {}) {
       errors.push(`${doc} is missing or empty`);
     }
   }
-  if (!files.some((f) => /^LICENSE(\.md|\.txt)?$/i.test(f))) {
-    warnings.push('no LICENSE file in the package');
+  const license = files.find((f) => /^LICENSE(\.md|\.txt)?$/i.test(f));
+  if (!license || readFileSync(join(dir, license), 'utf8').trim() === '') {
+    errors.push('LICENSE is missing or empty');
   }
   if (!existsSync(join(dir, 'MANIFEST.txt'))) {
     warnings.push('unsigned (no MANIFEST.txt): Grafana loads it only when allowed with GF_PLUGINS_ALLOW_LOADING_UNSIGNED_PLUGINS');
