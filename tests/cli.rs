@@ -3,9 +3,11 @@
 //! accepted where addresses are, signals honoured, and no files written
 //! outside a checkout by accident.
 
+mod support;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_vllm-grafana");
 const SUBCOMMANDS: [&str; 7] = [
@@ -92,22 +94,8 @@ fn the_simulator_listens_on_names_and_stops_on_sigterm() {
         .read_line(&mut first)
         .expect("a line");
     assert!(first.starts_with("simulating vLLM"), "{first}");
-    let stopped = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(stopped.success());
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        if started.elapsed() > Duration::from_secs(5) {
-            let _ = child.kill();
-            panic!("the simulator ignored SIGTERM for 5 s");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = support::signal_and_wait(&mut child, "TERM", Duration::from_secs(5))
+        .unwrap_or_else(|e| panic!("the simulator: {e}"));
     assert!(status.success(), "{status}");
 }
 

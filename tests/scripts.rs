@@ -5,6 +5,8 @@
 //! engine is not available here: the stack itself is checked statically in
 //! tests/stack.rs.)
 
+mod support;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
@@ -192,22 +194,8 @@ fn the_demo_stops_on_sigint_with_its_simulator() {
         }
         assert!(Instant::now() < deadline, "no healthy check within 30 s");
     }
-    let signalled = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(signalled.success());
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        if started.elapsed() > Duration::from_secs(5) {
-            let _ = child.kill();
-            panic!("demo.sh ignored SIGINT for 5 s");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = support::signal_and_wait(&mut child, "INT", Duration::from_secs(5))
+        .unwrap_or_else(|e| panic!("demo.sh: {e}"));
     assert_eq!(status.code(), Some(130));
     // The simulator went with it.
     std::thread::sleep(Duration::from_millis(200));

@@ -42,6 +42,35 @@ where
     }
 }
 
+/// Sends `signal` (e.g. "INT", "TERM") to `child` and waits at most `limit`
+/// for it to exit; its status, or an error naming what was ignored (the
+/// child is then killed).
+pub fn signal_and_wait(
+    child: &mut std::process::Child,
+    signal: &str,
+    limit: Duration,
+) -> Result<std::process::ExitStatus, String> {
+    let sent = std::process::Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(child.id().to_string())
+        .status()
+        .map_err(|e| format!("kill: {e}"))?;
+    if !sent.success() {
+        return Err(format!("kill -{signal} failed: {sent}"));
+    }
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
+            return Ok(status);
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            return Err(format!("SIG{signal} ignored for {limit:?}"));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
     SystemTime::now()
