@@ -48,7 +48,7 @@ ENV GF_PATHS_PLUGINS=/var/lib/grafana-plugins
 ENV GF_PLUGINS_ALLOW_LOADING_UNSIGNED_PLUGINS=vllm-grafana-datasource
 USER root
 COPY --from=frontend /src/dist/ /var/lib/grafana-plugins/vllm-grafana-datasource/
-COPY plugin.json README.md CHANGELOG.md /var/lib/grafana-plugins/vllm-grafana-datasource/
+COPY plugin.json README.md README.zh-CN.md CHANGELOG.md /var/lib/grafana-plugins/vllm-grafana-datasource/
 # plugin.json's info.updated is stamped when the plugin is built, as scripts/package-plugin.sh does.
 RUN sed -i "s/%TODAY%/$(date -u +%Y-%m-%d)/" /var/lib/grafana-plugins/vllm-grafana-datasource/plugin.json
 COPY img /var/lib/grafana-plugins/vllm-grafana-datasource/img

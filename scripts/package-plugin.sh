@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the distributable Grafana plugin:
 #   dist/                                   the plugin folder (plugin.json, module.js,
-#                                           img/, README.md, CHANGELOG.md, LICENSE,
+#                                           img/, README.md, README.zh-CN.md, CHANGELOG.md, LICENSE,
 #                                           gpx_vllm_linux_amd64, gpx_vllm_linux_arm64)
 #   target/plugin/vllm-grafana-datasource-<version>.zip
 #                                           the same folder, zipped under a top-level
@@ -84,7 +84,7 @@ done
 chmod 0755 dist/"${EXE}"_*
 
 # 3. Metadata, docs and logos.
-say "metadata: plugin.json ($VERSION), README.md, CHANGELOG.md, LICENSE, img/"
+say "metadata: plugin.json ($VERSION), README.md, README.zh-CN.md, CHANGELOG.md, LICENSE, img/"
 # info.updated is always today's (UTC) date, placeholder or not.
 VERSION="$VERSION" node -e '
   const fs = require("fs");
@@ -97,7 +97,7 @@ VERSION="$VERSION" node -e '
   meta.info = { ...meta.info, updated: today };
   fs.writeFileSync("dist/plugin.json", JSON.stringify(meta, null, 2) + "\n");
 '
-cp README.md CHANGELOG.md LICENSE dist/
+cp README.md README.zh-CN.md CHANGELOG.md LICENSE dist/
 rm -rf dist/img
 cp -R img dist/img
 chmod -R u+rwX,go+rX,go-w dist
