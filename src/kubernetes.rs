@@ -116,30 +116,27 @@ fn endpoint(kube: &KubeConfig) -> Value {
     })
 }
 
-fn pod_monitor(kube: &KubeConfig) -> Value {
+/// A PodMonitor or ServiceMonitor: the same spec but for the name of its
+/// endpoint list.
+fn monitor(kind: &str, endpoints: &str, kube: &KubeConfig) -> Value {
     json!({
         "apiVersion": "monitoring.coreos.com/v1",
-        "kind": "PodMonitor",
+        "kind": kind,
         "metadata": metadata("vllm", "metrics"),
         "spec": {
             "namespaceSelector": { "any": true },
             "selector": selector(kube),
-            "podMetricsEndpoints": [endpoint(kube)],
+            endpoints: [endpoint(kube)],
         },
     })
 }
 
+fn pod_monitor(kube: &KubeConfig) -> Value {
+    monitor("PodMonitor", "podMetricsEndpoints", kube)
+}
+
 fn service_monitor(kube: &KubeConfig) -> Value {
-    json!({
-        "apiVersion": "monitoring.coreos.com/v1",
-        "kind": "ServiceMonitor",
-        "metadata": metadata("vllm", "metrics"),
-        "spec": {
-            "namespaceSelector": { "any": true },
-            "selector": selector(kube),
-            "endpoints": [endpoint(kube)],
-        },
-    })
+    monitor("ServiceMonitor", "endpoints", kube)
 }
 
 /// The alert rules of `prometheus/rules.yml` as a PrometheusRule.

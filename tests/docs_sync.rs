@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use vllm_grafana::alerts::{self, AlertConfig};
-use vllm_grafana::catalog;
+use vllm_grafana::catalog::{self, names};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const EN: &str = "README.md";
@@ -388,13 +388,16 @@ fn drift_is_reported_with_its_place() {
 
     // A metric name, an alert name and the link back, each dropped.
     let dropped = zh
-        .replace("`vllm:num_preemptions_total`", "`x`")
+        .replace(&format!("`{}`", names::NUM_PREEMPTIONS), "`x`")
         .replace("VllmEngineStalled", "EngineStalled")
         .replace("[English](README.md)", "English");
     let diffs = differences(&en, &dropped);
     let has = |needle: &str| diffs.iter().any(|d| d.contains(needle));
     assert!(
-        has("metric token `vllm:num_preemptions_total` is in README.md but missing"),
+        has(&format!(
+            "metric token `{}` is in README.md but missing",
+            names::NUM_PREEMPTIONS
+        )),
         "{diffs:#?}"
     );
     assert!(

@@ -124,8 +124,11 @@ mod tests {
 
     #[test]
     fn control_characters_from_a_scrape_are_escaped() {
-        let text = "# TYPE vllm:num_requests_running gauge\nvllm:num_requests_running{model_name=\"m\u{1b}[2J\u{7}\"} 1\n";
-        let report = crate::check::report_for_text("t".into(), text, 0.0);
+        let text = format!(
+            "# TYPE {n} gauge\n{n}{{model_name=\"m\x1b[2J\x07\"}} 1\n",
+            n = crate::catalog::names::NUM_REQUESTS_RUNNING
+        );
+        let report = crate::check::report_for_text("t".into(), &text, 0.0);
         let out = render_text(&[report]);
         assert!(out.contains("m\\u{1b}[2J\\u{7}"), "{out}");
         assert!(!out.chars().any(|c| c.is_control() && c != '\n'), "{out}");

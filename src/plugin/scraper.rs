@@ -165,14 +165,16 @@ impl Scraper {
     pub async fn scrape(&self, target: &Target) -> Outcome {
         let started = Instant::now();
         let start_ms = now_ms();
-        let previous = {
+        // What this scrape needs of the last one; `None` when it must sniff.
+        let (last_scrape_ms, identified_at) = {
             let mut status = target.status.lock().unwrap_or_else(PoisonError::into_inner);
             status.scraping_since = Some(started);
-            status.clone()
+            let identified = status.identity.as_ref().map(|_| status.identified_at);
+            (status.last_scrape_ms, identified)
         };
         let fetched = self.fetcher.fetch(&target.url).await;
         let duration = started.elapsed().as_secs_f64();
-        let ts = match previous.last_scrape_ms {
+        let ts = match last_scrape_ms {
             Some(p) => start_ms.max(p + 1),
             None => {
                 let q = self.query_time.load(Ordering::Relaxed);
@@ -204,11 +206,7 @@ impl Scraper {
                 .map_err(|e| ScrapeFailure::Store(e.to_string()));
             // Sniffing parses the whole page again: only when its shape changed.
             let identity = match &checked {
-                Ok((text, c))
-                    if previous.identity.is_none() || previous.identified_at != c.samples =>
-                {
-                    Some(identify(text))
-                }
+                Ok((text, c)) if identified_at != Some(c.samples) => Some(identify(text)),
                 _ => None,
             };
             let outcome = checked.and(stats).map(|s| (samples, s.duplicates));

@@ -656,20 +656,19 @@ fn read_query_params(r: &mut Reader<'_>) -> Vec<(String, String)> {
     let text = text.trim_start_matches('?');
     let mut out = Vec::new();
     for pair in text.split('&').filter(|p| !p.is_empty()) {
-        let Some((name, _)) = pair.split_once('=') else {
+        if !pair.contains('=') {
             r.fail(
                 "customQueryParameters",
                 format!("{pair:?} has no value: write name=value pairs joined by &, e.g. dedup=true&partial_response=true"),
             );
             continue;
-        };
-        let parsed: Vec<(String, String)> = url::form_urlencoded::parse(pair.as_bytes())
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
-        let Some((name_decoded, value)) = parsed.into_iter().next() else {
+        }
+        // One pair, decoded as a query string decodes it.
+        let Some((name, value)) = url::form_urlencoded::parse(pair.as_bytes()).next() else {
             continue;
         };
-        if name.trim().is_empty() {
+        let (name_decoded, value) = (name.into_owned(), value.into_owned());
+        if name_decoded.trim().is_empty() {
             r.fail("customQueryParameters", format!("{pair:?} has no name"));
         } else if RESERVED_PARAMS.contains(&name_decoded.as_str()) {
             r.fail(

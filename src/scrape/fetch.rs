@@ -181,11 +181,13 @@ fn not_text(content_type: Option<&str>, body: &[u8]) -> Option<NotText> {
     if ct.contains("json") || start.starts_with(b"{") || start.starts_with(b"[") {
         return Some(NotText::Json);
     }
+    // Only the first 4 KiB are looked at (a character cut at its end is not
+    // an error); the whole body is validated once, when it becomes a String.
     let sample = &body[..body.len().min(4096)];
     let binary = ct.starts_with("application/vnd.google.protobuf")
         || ct.starts_with("application/octet-stream")
         || sample.contains(&0)
-        || std::str::from_utf8(body).is_err();
+        || std::str::from_utf8(sample).is_err_and(|e| e.error_len().is_some());
     binary.then_some(NotText::Binary)
 }
 

@@ -78,7 +78,7 @@ pub fn create_blocks(openmetrics: &Path, data: &Path) -> Result<(), String> {
     }
 }
 
-fn free_port() -> Result<SocketAddr, String> {
+pub fn free_port() -> Result<SocketAddr, String> {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map_err(|e| format!("no free port: {e}"))

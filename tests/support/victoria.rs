@@ -3,8 +3,8 @@
 //! free loopback port with a temporary scrape config and data directory,
 //! killed on drop.
 
-use super::server::{encode, http_get, scrape_config, Job};
-use std::net::{SocketAddr, TcpListener};
+use super::server::{encode, free_port, http_get, scrape_config, Job};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -46,9 +46,7 @@ impl Victoria {
         }];
         std::fs::write(&config, scrape_config(&jobs, interval))
             .map_err(|e| format!("config: {e}"))?;
-        let addr = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map_err(|e| format!("no free port: {e}"))?;
+        let addr = free_port()?;
         let log = std::fs::File::create(dir.path().join("vm.log")).map_err(|e| e.to_string())?;
         let log_err = log.try_clone().map_err(|e| e.to_string())?;
         let mut child = Command::new(&bin)
