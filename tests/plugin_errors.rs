@@ -255,3 +255,25 @@ async fn an_html_page_at_the_url_is_not_taken_for_prometheus() {
     );
     assert_still_serving(&mut plugin, &prom).await;
 }
+
+/// A Prometheus that accepts connections and never answers, with the
+/// default 30 s timeout: Save & test still answers before Grafana's 30 s
+/// deadline, saying what happened.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn save_and_test_answers_within_grafanas_deadline_when_prometheus_hangs() {
+    let plugin = Plugin::start().await.expect("plugin");
+    let silent = stubs::silent().await.expect("stub");
+    let ds = Datasource::prometheus(&silent.url()).uid("hung-prometheus");
+    let started = Instant::now();
+    let health = plugin.check_health(&ds).await.expect("health answered");
+    let took = started.elapsed();
+    eprintln!("CheckHealth against a hung Prometheus took {took:?}");
+    assert!(took < Duration::from_secs(25), "{took:?}");
+    assert_eq!(health.status, HealthStatus::Error as i32);
+    assert!(
+        health.message.contains("gave up after 20 s") && health.message.contains(&silent.url()),
+        "{}",
+        health.message
+    );
+    plugin.stop().await.expect("clean stop");
+}

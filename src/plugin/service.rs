@@ -286,6 +286,12 @@ impl Data for PluginService {
     }
 }
 
+/// Save & test answers within this whatever the server or the targets do:
+/// Grafana gives up on a request after 30 s. (Direct mode answers within
+/// `direct::HEALTH_WAIT`; a Prometheus that hangs would otherwise hold the
+/// check for its whole `timeout`, 30 s by default, once per request made.)
+const HEALTH_DEADLINE: Duration = Duration::from_secs(20);
+
 #[tonic::async_trait]
 impl Diagnostics for PluginService {
     async fn check_health(
@@ -303,8 +309,22 @@ impl Diagnostics for PluginService {
                     serde_json::json!({ "invalidSettings": e.0.iter().map(|f| &f.field).collect::<Vec<_>>() }),
                 ),
                 Ok(ready) => {
-                    let report = ready.backend.health().await;
-                    (report.ok, report.message, report.details)
+                    match tokio::time::timeout(HEALTH_DEADLINE, ready.backend.health()).await {
+                        Ok(report) => (report.ok, report.message, report.details),
+                        Err(_) => {
+                            let settings = &ready.settings;
+                            let what = match settings.mode {
+                                Mode::Prometheus => settings.url.as_str(),
+                                Mode::Direct => "the scrape targets",
+                            };
+                            let message = format!(
+                                "Save & test gave up after {} s: {what} did not answer in time (the datasource `timeout` is {} s)",
+                                HEALTH_DEADLINE.as_secs(),
+                                settings.timeout.as_secs_f64()
+                            );
+                            (false, message, serde_json::json!({ "timedOut": true }))
+                        }
+                    }
                 }
             },
         };
