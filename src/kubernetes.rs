@@ -155,15 +155,15 @@ fn prometheus_rule(cfg: &AlertConfig) -> Result<Value, KubeError> {
     }))
 }
 
-fn dashboards() -> Vec<(String, String)> {
-    dashboard::all(DatasourceFlavor::Prometheus)
+fn dashboards(cfg: &AlertConfig) -> Vec<(String, String)> {
+    dashboard::all_scoped(DatasourceFlavor::Prometheus, &cfg.scoping)
         .into_iter()
         .map(|(name, d)| (format!("base/dashboards/{name}"), dashboard::render(&d)))
         .collect()
 }
 
-fn base_kustomization() -> Value {
-    let files: Vec<String> = dashboards()
+fn base_kustomization(cfg: &AlertConfig) -> Value {
+    let files: Vec<String> = dashboards(cfg)
         .into_iter()
         .map(|(path, _)| path.trim_start_matches("base/").to_string())
         .collect();
@@ -213,7 +213,7 @@ pub fn files(cfg: &AlertConfig, kube: &KubeConfig) -> Result<Vec<(String, String
     let mut out = vec![
         (
             "base/kustomization.yaml".to_string(),
-            yaml("the base kustomization", &base_kustomization())?,
+            yaml("the base kustomization", &base_kustomization(cfg))?,
         ),
         (
             "base/podmonitor.yaml".to_string(),
@@ -236,7 +236,7 @@ pub fn files(cfg: &AlertConfig, kube: &KubeConfig) -> Result<Vec<(String, String
             yaml("the ServiceMonitor", &service_monitor(kube))?,
         ),
     ];
-    out.extend(dashboards());
+    out.extend(dashboards(cfg));
     Ok(out)
 }
 

@@ -11,6 +11,7 @@ pub mod eval;
 pub mod exposition;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod generator_config;
 pub mod kubernetes;
 pub mod plugin;
 pub mod promql;

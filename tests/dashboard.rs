@@ -65,9 +65,9 @@ fn committed_dashboards_are_current() {
     let dir = dashboards_dir();
     for flavor in DatasourceFlavor::ALL {
         if std::env::var_os("UPDATE_DASHBOARDS").is_some() {
-            dashboard::write_all(&dir, flavor).expect("write dashboards");
+            dashboard::write_all(&dir, flavor, &Default::default()).expect("write dashboards");
         }
-        if let Err(e) = dashboard::check_all(&dir, flavor) {
+        if let Err(e) = dashboard::check_all(&dir, flavor, &Default::default()) {
             panic!("{e}\n(or run `UPDATE_DASHBOARDS=1 cargo test --test dashboard`)");
         }
     }

@@ -12,6 +12,7 @@ use common::prometheus::{Job, Prometheus};
 use std::time::Duration;
 use vllm_grafana::dashboard::{self, DatasourceFlavor};
 use vllm_grafana::promql::inspect::interpolate;
+use vllm_grafana::promql::{MatchOp, Matcher, Scoping};
 use vllm_grafana::simulator::{self, SimConfig};
 
 struct Release {
@@ -43,6 +44,21 @@ const RELEASES: &[Release] = &[
     },
 ];
 
+/// The namespace label every test target carries.
+const NAMESPACE: &str = "inference";
+
+/// Scoping as a Kubernetes deployment configures it: one namespace, pods.
+fn kubernetes_scoping(namespace: &str) -> Scoping {
+    Scoping {
+        extra: vec![Matcher {
+            label: "namespace".into(),
+            op: MatchOp::Equal,
+            value: namespace.into(),
+        }],
+        instance_label: "pod".into(),
+    }
+}
+
 fn job_name(version: &str) -> String {
     format!("vllm-{version}")
 }
@@ -70,6 +86,11 @@ fn start_prometheus(jobs: &[(String, std::net::SocketAddr)]) -> Prometheus {
         .map(|(name, addr)| Job {
             name,
             targets: vec![addr.to_string()],
+            // What the Prometheus Operator adds; the scoped dashboards select on them.
+            labels: vec![
+                ("namespace".into(), NAMESPACE.into()),
+                ("pod".into(), format!("{name}-0")),
+            ],
         })
         .collect();
     tokio::task::block_in_place(|| {
@@ -151,8 +172,34 @@ async fn every_panel_returns_series_on_every_release() {
         jobs.push((job_name(r.version), addr));
     }
     let prom = start_prometheus(&jobs);
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for scoping in [Scoping::default(), kubernetes_scoping(NAMESPACE)] {
+        let (f, c) = empty_panels(&prom, &scoping);
+        failures.extend(f);
+        checked += c;
+    }
+    assert!(checked > 200, "only {checked} queries checked");
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} panel queries show No data:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
 
-    let board = dashboard::overview(DatasourceFlavor::Prometheus);
+/// Panel queries of the dashboard under `scoping` that show "No data"
+/// without saying why, and how many queries ran.
+fn empty_panels(prom: &Prometheus, scoping: &Scoping) -> (Vec<String>, usize) {
+    let tag = if scoping.is_default() {
+        ""
+    } else {
+        " (scoped)"
+    };
+    let (_, board) = dashboard::all_scoped(DatasourceFlavor::Prometheus, scoping)
+        .into_iter()
+        .next()
+        .expect("a dashboard");
     let json: serde_json::Value =
         serde_json::from_str(&dashboard::render(&board)).expect("dashboard JSON");
     // A query may come back empty only where its panel's description says
@@ -182,17 +229,18 @@ async fn every_panel_returns_series_on_every_release() {
                         empty.push((
                             q.panel_title.clone(),
                             format!(
-                                "{}: \"{}\" {}: no series: {expr}",
-                                r.version, q.panel_title, q.ref_id
+                                "{}{}: \"{}\" {}: no series: {expr}",
+                                r.version, tag, q.panel_title, q.ref_id
                             ),
                         ));
                     } else {
                         drawn.insert(q.panel_title.clone());
                     }
                 }
-                Err(e) => {
-                    failures.push(format!("{}: \"{}\": {e}: {expr}", r.version, q.panel_title))
-                }
+                Err(e) => failures.push(format!(
+                    "{}{tag}: \"{}\": {e}: {expr}",
+                    r.version, q.panel_title
+                )),
             }
         }
         for (title, message) in empty {
@@ -201,11 +249,5 @@ async fn every_panel_returns_series_on_every_release() {
             }
         }
     }
-    assert!(checked > 100, "only {checked} queries checked");
-    assert!(
-        failures.is_empty(),
-        "{} of {checked} panel queries show No data:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    (failures, checked)
 }

@@ -39,7 +39,7 @@ struct Rule {
     no_data_state: &'static str,
     exec_err_state: &'static str,
     #[serde(rename = "for")]
-    for_: &'static str,
+    for_: String,
     labels: BTreeMap<&'static str, Severity>,
     annotations: BTreeMap<&'static str, String>,
     is_paused: bool,
@@ -107,11 +107,11 @@ pub fn grafana_rules_yaml(cfg: &AlertConfig) -> Result<String, AlertsError> {
             // An idle or absent series is not an incident; a failing query is.
             no_data_state: "OK",
             exec_err_state: "Error",
-            for_: r.for_,
+            for_: r.for_.clone(),
             labels: BTreeMap::from([("severity", r.severity)]),
             annotations: BTreeMap::from([
                 ("summary", r.summary.to_string()),
-                ("description", r.description_template("$values.A.Value")),
+                ("description", r.description_template(cfg, "$values.A.Value")),
                 ("runbook_url", r.runbook_url(cfg)),
             ]),
             is_paused: false,

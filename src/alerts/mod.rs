@@ -11,7 +11,9 @@ pub use grafana::{
     grafana_rules_yaml, DATASOURCE_UID as GRAFANA_DATASOURCE_UID, FOLDER as GRAFANA_FOLDER,
 };
 pub use prometheus::prometheus_rules_yaml;
-pub use rules::{rules, AlertConfig, AlertRule, Severity};
+pub use rules::{
+    rule_names, rules, AlertConfig, AlertOverride, AlertRule, Severity, DEFAULT_RUNBOOK_BASE,
+};
 pub use unit_tests::promtool_tests_yaml;
 
 use std::path::{Path, PathBuf};

@@ -21,7 +21,7 @@ struct Rule {
     alert: &'static str,
     expr: String,
     #[serde(rename = "for")]
-    for_: &'static str,
+    for_: String,
     labels: BTreeMap<&'static str, Severity>,
     annotations: BTreeMap<&'static str, String>,
 }
@@ -39,11 +39,11 @@ pub fn prometheus_rules_yaml(cfg: &AlertConfig) -> Result<String, AlertsError> {
                 .map(|r| Rule {
                     alert: r.name,
                     expr: r.expr(cfg),
-                    for_: r.for_,
+                    for_: r.for_.clone(),
                     labels: BTreeMap::from([("severity", r.severity)]),
                     annotations: BTreeMap::from([
                         ("summary", r.summary.to_string()),
-                        ("description", r.description_template("$value")),
+                        ("description", r.description_template(cfg, "$value")),
                         ("runbook_url", r.runbook_url(cfg)),
                     ]),
                 })

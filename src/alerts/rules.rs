@@ -2,9 +2,14 @@
 
 use crate::catalog::names;
 use crate::promql::{
-    self, histogram_quantile, max, sum, sum_rate, version_proof, Cmp, Expr, Selector,
+    self, histogram_quantile, max, sum, sum_rate, version_proof, Cmp, Expr, Scoping, Selector,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Where the runbooks are, relative to the repository root, unless a
+/// deployment publishes them elsewhere.
+pub const DEFAULT_RUNBOOK_BASE: &str = "docs/runbooks.md";
 
 /// Settings shared by every rule.
 #[derive(Clone, Debug)]
@@ -15,6 +20,28 @@ pub struct AlertConfig {
     pub rate_window: String,
     /// Prefix of each rule's `runbook_url`; the rule's anchor is appended.
     pub runbook_base: String,
+    /// Extra matchers and the instance label of the deployment.
+    pub scoping: Scoping,
+    /// Per-alert changes to threshold, `for` and severity, by alert name.
+    pub overrides: BTreeMap<String, AlertOverride>,
+}
+
+/// What a deployment changes in one alert.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertOverride {
+    pub threshold: Option<f64>,
+    #[serde(rename = "for")]
+    pub for_: Option<String>,
+    pub severity: Option<Severity>,
+}
+
+impl AlertOverride {
+    /// Whether the rule's promtool cases still hold (they are written for
+    /// the default threshold and `for`).
+    pub fn keeps_cases(&self) -> bool {
+        self.threshold.is_none() && self.for_.is_none()
+    }
 }
 
 impl Default for AlertConfig {
@@ -22,12 +49,14 @@ impl Default for AlertConfig {
         AlertConfig {
             job_regex: "vllm".to_string(),
             rate_window: "5m".to_string(),
-            runbook_base: "README.md".to_string(),
+            runbook_base: DEFAULT_RUNBOOK_BASE.to_string(),
+            scoping: Scoping::default(),
+            overrides: BTreeMap::new(),
         }
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Warning,
@@ -52,7 +81,7 @@ pub struct AlertRule {
     pub query: Expr,
     pub cmp: Cmp,
     pub threshold: f64,
-    pub for_: &'static str,
+    pub for_: String,
     pub severity: Severity,
     pub summary: &'static str,
     /// Text with `{value}`, `{instance}` and `{model}` placeholders.
@@ -77,14 +106,15 @@ impl AlertRule {
     /// The description as a Go template; `value` is the template expression
     /// holding the alert's value (`$value` in Prometheus, `$values.A.Value`
     /// in Grafana).
-    pub fn description_template(&self, value: &str) -> String {
+    pub fn description_template(&self, cfg: &AlertConfig, value: &str) -> String {
         let shown = match self.value_format {
             ValueFormat::Percent => format!("{{{{ humanizePercentage {value} }}}}"),
             ValueFormat::Seconds => format!("{{{{ printf \"%.2f\" {value} }}}}s"),
             ValueFormat::PerSecond => format!("{{{{ printf \"%.2f\" {value} }}}}/s"),
             ValueFormat::Count => format!("{{{{ humanize {value} }}}}"),
         };
-        self.description_with(&shown, "{{ $labels.instance }}", "{{ $labels.model_name }}")
+        let instance = cfg.scoping.text("{{ $labels.instance }}");
+        self.description_with(&shown, &instance, "{{ $labels.model_name }}")
     }
 
     /// The description with placeholders replaced by the given texts.
@@ -109,14 +139,37 @@ fn sel(cfg: &AlertConfig, name: &str) -> Selector {
     Selector::bare(name).re("job", &cfg.job_regex)
 }
 
-/// The builders write Grafana's `$__rate_interval`; rules use a fixed window.
+/// The builders write Grafana's `$__rate_interval`; rules use a fixed
+/// window. The deployment's scoping is applied last.
 fn concrete(cfg: &AlertConfig, e: &Expr) -> String {
-    promql::inspect::interpolate(e.as_str(), |var| {
+    let text = promql::inspect::interpolate(e.as_str(), |var| {
         (var == "__rate_interval").then(|| cfg.rate_window.clone())
-    })
+    });
+    cfg.scoping.expr(&text)
 }
 
+/// The names of every rule, for validating a configuration.
+pub fn rule_names() -> Vec<&'static str> {
+    rules(&AlertConfig::default())
+        .iter()
+        .map(|r| r.name)
+        .collect()
+}
+
+/// Every rule, with the deployment's overrides applied.
 pub fn rules(cfg: &AlertConfig) -> Vec<AlertRule> {
+    let mut all = default_rules(cfg);
+    for rule in &mut all {
+        if let Some(o) = cfg.overrides.get(rule.name) {
+            rule.threshold = o.threshold.unwrap_or(rule.threshold);
+            rule.for_ = o.for_.clone().unwrap_or(rule.for_.clone());
+            rule.severity = o.severity.unwrap_or(rule.severity);
+        }
+    }
+    all
+}
+
+fn default_rules(cfg: &AlertConfig) -> Vec<AlertRule> {
     let waiting = sum(
         BY_MODEL,
         Expr::select(&sel(cfg, names::NUM_REQUESTS_WAITING)),
@@ -144,7 +197,7 @@ pub fn rules(cfg: &AlertConfig) -> Vec<AlertRule> {
             query: waiting,
             cmp: Cmp::Gt,
             threshold: 10.0,
-            for_: "5m",
+            for_: "5m".into(),
             severity: Severity::Warning,
             summary: "vLLM request queue is building up",
             description: "{value} requests are waiting on {instance} for model {model}: demand exceeds capacity. Add replicas, lower max_tokens, or shed load.",
@@ -156,7 +209,7 @@ pub fn rules(cfg: &AlertConfig) -> Vec<AlertRule> {
             query: kv_usage,
             cmp: Cmp::Gt,
             threshold: 0.9,
-            for_: "5m",
+            for_: "5m".into(),
             severity: Severity::Warning,
             summary: "vLLM KV cache is nearly full",
             description: "KV-cache usage is {value} on {instance} (model {model}); new requests queue and running ones get preempted. Raise gpu_memory_utilization, reduce max_num_seqs or context length, or add capacity.",
@@ -168,7 +221,7 @@ pub fn rules(cfg: &AlertConfig) -> Vec<AlertRule> {
             query: ttft_p95,
             cmp: Cmp::Gt,
             threshold: 2.0,
-            for_: "10m",
+            for_: "10m".into(),
             severity: Severity::Warning,
             summary: "vLLM time to first token p95 is high",
             description: "p95 time to first token is {value} on {instance} for model {model}. Check the queue and prompt lengths; enable chunked prefill or add capacity.",
@@ -180,7 +233,7 @@ pub fn rules(cfg: &AlertConfig) -> Vec<AlertRule> {
             query: failed / finished,
             cmp: Cmp::Gt,
             threshold: 0.05,
-            for_: "10m",
+            for_: "10m".into(),
             severity: Severity::Critical,
             summary: "Many vLLM requests abort or fail",
             description: "{value} of finished requests on {instance} (model {model}) ended with abort or error. Aborts mean clients gave up (timeouts, slow TTFT); errors mean the engine failed: read the server log.",
@@ -192,7 +245,7 @@ pub fn rules(cfg: &AlertConfig) -> Vec<AlertRule> {
             query: preemptions,
             cmp: Cmp::Gt,
             threshold: 0.5,
-            for_: "10m",
+            for_: "10m".into(),
             severity: Severity::Warning,
             summary: "vLLM is preempting requests continuously",
             description: "{value} preemptions per second on {instance} (model {model}): the KV cache is too small for the load, and preempted requests are recomputed.",
@@ -204,7 +257,7 @@ pub fn rules(cfg: &AlertConfig) -> Vec<AlertRule> {
             query: Expr::select(&sel(cfg, names::UP)),
             cmp: Cmp::Lt,
             threshold: 1.0,
-            for_: "2m",
+            for_: "2m".into(),
             severity: Severity::Critical,
             summary: "vLLM metrics endpoint is unreachable",
             description: "Scraping {instance} fails: the vLLM server is down, restarting, or unreachable. Run `vllm-grafana check` against it.",
@@ -216,7 +269,7 @@ pub fn rules(cfg: &AlertConfig) -> Vec<AlertRule> {
             query: busy.and(generating.cmp(Cmp::Eq, Expr::num(0.0))),
             cmp: Cmp::Gt,
             threshold: 0.0,
-            for_: "5m",
+            for_: "5m".into(),
             severity: Severity::Critical,
             summary: "vLLM engine has requests but generates no tokens",
             description: "{value} requests are running or waiting on {instance} (model {model}) but no token was generated for the whole window: the engine is stuck. Restart it and read its log.",

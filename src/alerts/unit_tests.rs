@@ -4,10 +4,10 @@
 use super::rules::{rules, AlertConfig, AlertRule};
 use super::AlertsError;
 use crate::catalog::names;
+use crate::promql::{MatchOp, Matcher};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-const JOB: &str = "vllm";
 const INSTANCE: &str = "gpu-1:8000";
 const MODEL: &str = "llama";
 const ENGINE: &str = "0";
@@ -22,9 +22,10 @@ struct Case {
 }
 
 /// A series in promtool notation with the standard labels plus `extra`.
+/// The scoping and the job are applied when the file is assembled
+/// ([`Labelling::series`]).
 fn series(name: &str, extra: &[(&str, &str)]) -> String {
     let mut labels = vec![
-        ("job", JOB),
         ("instance", INSTANCE),
         ("model_name", MODEL),
         ("engine", ENGINE),
@@ -32,6 +33,63 @@ fn series(name: &str, extra: &[(&str, &str)]) -> String {
     labels.extend_from_slice(extra);
     let inner: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
     format!("{name}{{{}}}", inner.join(","))
+}
+
+/// The labels a deployment's rules select on, given values that match.
+struct Labelling {
+    /// `label="value"` pairs every input series gets.
+    added: Vec<(String, String)>,
+    instance_label: String,
+}
+
+impl Labelling {
+    /// `None` when a matcher accepts no value this generator can invent
+    /// (a regex that is not a plain alternative of words).
+    fn new(cfg: &AlertConfig) -> Option<Labelling> {
+        let job = Matcher {
+            label: "job".into(),
+            op: MatchOp::Regex,
+            value: cfg.job_regex.clone(),
+        };
+        let mut added = Vec::new();
+        for m in std::iter::once(&job).chain(&cfg.scoping.extra) {
+            match m.op {
+                MatchOp::Equal => added.push((m.label.clone(), m.value.clone())),
+                MatchOp::Regex => added.push((m.label.clone(), plain_alternative(&m.value)?)),
+                // A series without the label passes these unless they
+                // reject the empty value, which a plain value cannot tell.
+                MatchOp::NotEqual if !m.value.is_empty() => {}
+                MatchOp::NotRegex if plain_alternative(&m.value).is_some() => {}
+                _ => return None,
+            }
+        }
+        Some(Labelling {
+            added,
+            instance_label: cfg.scoping.instance_label.clone(),
+        })
+    }
+
+    fn series(&self, text: &str) -> String {
+        let renamed = text.replacen("{instance=", &format!("{{{}=", self.instance_label), 1);
+        let pairs: String = self
+            .added
+            .iter()
+            .map(|(k, v)| format!("{k}=\"{v}\","))
+            .collect();
+        renamed.replacen('{', &format!("{{{pairs}"), 1)
+    }
+}
+
+/// The first alternative of `a|b|c` when every alternative is a plain word.
+fn plain_alternative(regex: &str) -> Option<String> {
+    let plain = |w: &str| {
+        !w.is_empty()
+            && w.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | ':' | '/'))
+    };
+    let mut alternatives = regex.split('|');
+    let first = alternatives.next()?;
+    (plain(first) && alternatives.all(plain)).then(|| first.to_string())
 }
 
 fn ttft_buckets(counts: [&'static str; 4]) -> Vec<(String, &'static str)> {
@@ -73,10 +131,7 @@ fn stalled(generated: &'static str) -> Vec<(String, &'static str)> {
 }
 
 fn up(value: &'static str) -> Vec<(String, &'static str)> {
-    vec![(
-        format!("{}{{job=\"{JOB}\",instance=\"{INSTANCE}\"}}", names::UP),
-        value,
-    )]
+    vec![(format!("{}{{instance=\"{INSTANCE}\"}}", names::UP), value)]
 }
 
 fn cases() -> Vec<Case> {
@@ -205,26 +260,44 @@ struct AlertTest {
 
 #[derive(Serialize)]
 struct ExpAlert {
-    exp_labels: BTreeMap<&'static str, String>,
+    exp_labels: BTreeMap<String, String>,
     exp_annotations: BTreeMap<&'static str, String>,
 }
 
 /// What the alert's annotations say once Prometheus fills in `value`.
-fn expected(rule: &AlertRule, cfg: &AlertConfig, value: &str) -> ExpAlert {
+fn expected(rule: &AlertRule, cfg: &AlertConfig, labelling: &Labelling, value: &str) -> ExpAlert {
     let suffix = match rule.value_format {
         super::rules::ValueFormat::Seconds => "s",
         super::rules::ValueFormat::PerSecond => "/s",
         _ => "",
     };
-    let mut labels = BTreeMap::from([("severity", format!("{:?}", rule.severity).to_lowercase())]);
+    let mut labels = BTreeMap::from([(
+        "severity".to_string(),
+        format!("{:?}", rule.severity).to_lowercase(),
+    )]);
     for label in rule.by {
         let v = match *label {
-            "job" => JOB,
-            "instance" => INSTANCE,
-            "model_name" => MODEL,
-            _ => ENGINE,
+            "job" => labelling
+                .added
+                .iter()
+                .find(|(k, _)| k == "job")
+                .map_or(String::new(), |(_, v)| v.clone()),
+            "instance" => INSTANCE.to_string(),
+            "model_name" => MODEL.to_string(),
+            _ => ENGINE.to_string(),
         };
-        labels.insert(label, v.to_string());
+        labels.insert(cfg.scoping.label(label), v);
+    }
+    // A rule on a bare selector (`up`) keeps every label of its series,
+    // including those the deployment's matchers select on.
+    let bare = matches!(
+        promql_parser::parser::parse(&rule.query(cfg)),
+        Ok(promql_parser::parser::Expr::VectorSelector(_))
+    );
+    if bare {
+        for (k, v) in &labelling.added {
+            labels.insert(k.clone(), v.clone());
+        }
     }
     ExpAlert {
         exp_labels: labels,
@@ -241,9 +314,18 @@ fn expected(rule: &AlertRule, cfg: &AlertConfig, value: &str) -> ExpAlert {
 
 pub fn promtool_tests_yaml(cfg: &AlertConfig) -> Result<String, AlertsError> {
     let rules = rules(cfg);
+    let labelling = Labelling::new(cfg);
+    let mut skipped: Vec<&str> = Vec::new();
     let mut tests = Vec::new();
     for case in cases() {
         let Some(rule) = rules.iter().find(|r| r.name == case.alert) else {
+            continue;
+        };
+        let kept = cfg.overrides.get(rule.name).is_none_or(|o| o.keeps_cases());
+        let Some(labelling) = labelling.as_ref().filter(|_| kept) else {
+            if skipped.last() != Some(&rule.name) {
+                skipped.push(rule.name);
+            }
             continue;
         };
         tests.push(Test {
@@ -261,28 +343,41 @@ pub fn promtool_tests_yaml(cfg: &AlertConfig) -> Result<String, AlertsError> {
             input_series: case
                 .series
                 .into_iter()
-                .map(|(series, values)| InputSeries { series, values })
+                .map(|(series, values)| InputSeries {
+                    series: labelling.series(&series),
+                    values,
+                })
                 .collect(),
             alert_rule_test: vec![AlertTest {
                 eval_time: "25m",
                 alertname: rule.name,
                 exp_alerts: case
                     .fires_with
-                    .map(|v| expected(rule, cfg, v))
+                    .map(|v| expected(rule, cfg, labelling, v))
                     .into_iter()
                     .collect(),
             }],
         });
+    }
+    let mut header = String::from(
+        "# Generated by `vllm-grafana alerts`; run with `promtool test rules prometheus/rules.test.yml`.\n",
+    );
+    if labelling.is_none() {
+        header.push_str(
+            "# No cases: a configured regex matcher admits no value the generator can invent.\n",
+        );
+    } else if !skipped.is_empty() {
+        header.push_str(&format!(
+            "# No cases for {}: their threshold or `for` is configured, and the cases are written for the defaults.\n",
+            skipped.join(", ")
+        ));
     }
     let file = TestFile {
         rule_files: vec!["rules.yml"],
         evaluation_interval: "1m",
         tests,
     };
-    Ok(format!(
-        "# Generated by `vllm-grafana alerts`; run with `promtool test rules prometheus/rules.test.yml`.\n{}",
-        serde_yaml::to_string(&file)?
-    ))
+    Ok(format!("{header}{}", serde_yaml::to_string(&file)?))
 }
 
 #[cfg(test)]
@@ -308,5 +403,53 @@ mod tests {
         assert!(all.iter().all(|c| rules(&AlertConfig::default())
             .iter()
             .any(|r| r.name == c.alert)));
+    }
+}
+
+#[cfg(test)]
+mod labelling_tests {
+    use super::*;
+    use crate::promql::Scoping;
+
+    fn with(extra: &[(&str, MatchOp, &str)]) -> AlertConfig {
+        AlertConfig {
+            scoping: Scoping {
+                extra: extra
+                    .iter()
+                    .map(|(l, op, v)| Matcher {
+                        label: l.to_string(),
+                        op: *op,
+                        value: v.to_string(),
+                    })
+                    .collect(),
+                instance_label: "pod".into(),
+            },
+            ..AlertConfig::default()
+        }
+    }
+
+    #[test]
+    fn input_series_get_values_the_matchers_accept() {
+        let cfg = with(&[
+            ("cluster", MatchOp::Regex, "eu1|eu2"),
+            ("tier", MatchOp::NotEqual, "dev"),
+        ]);
+        let l = Labelling::new(&cfg).expect("satisfiable");
+        assert_eq!(
+            l.series(r#"x{instance="a",model_name="m"}"#),
+            r#"x{job="vllm",cluster="eu1",pod="a",model_name="m"}"#
+        );
+    }
+
+    #[test]
+    fn a_regex_the_generator_cannot_satisfy_leaves_no_cases_and_says_so() {
+        let cfg = with(&[("cluster", MatchOp::Regex, "eu-.*")]);
+        assert!(Labelling::new(&cfg).is_none());
+        let text = promtool_tests_yaml(&cfg).expect("yaml");
+        assert!(
+            text.contains("# No cases: a configured regex matcher"),
+            "{text}"
+        );
+        assert!(text.contains("tests: []"), "{text}");
     }
 }

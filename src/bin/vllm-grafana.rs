@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 use vllm_grafana::catalog::{self, Version};
-use vllm_grafana::{alerts, check, dashboard, kubernetes, simulator, targets};
+use vllm_grafana::{alerts, check, dashboard, generator_config, kubernetes, simulator, targets};
 
 #[derive(Parser)]
 #[command(
@@ -63,6 +63,10 @@ enum Command {
         /// Directory to write the dashboard JSON files to.
         #[arg(long, default_value = "dashboards")]
         out: PathBuf,
+        /// Generator configuration (YAML): selectors, instance label, alert thresholds,
+        /// runbook address, Kubernetes settings; see docs/CONFIG.md.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
         /// Only compare the files in --out with the generator's output.
         #[arg(long)]
         check: bool,
@@ -73,9 +77,14 @@ enum Command {
         /// (default: the current directory, which must be the repository root).
         #[arg(long)]
         root: Option<PathBuf>,
-        /// Regex for the job label of the vLLM scrape job.
-        #[arg(long, default_value = "vllm")]
-        job: String,
+        /// Regex for the job label of the vLLM scrape job
+        /// (default: selector.job of --config, else "vllm").
+        #[arg(long)]
+        job: Option<String>,
+        /// Generator configuration (YAML): selectors, instance label, alert thresholds,
+        /// runbook address, Kubernetes settings; see docs/CONFIG.md.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
         /// Only compare the files with the generator's output.
         #[arg(long)]
         check: bool,
@@ -100,6 +109,10 @@ enum Command {
         /// Directory to write the kustomize tree to.
         #[arg(long, default_value = vllm_grafana::kubernetes::OUT_DIR)]
         out: PathBuf,
+        /// Generator configuration (YAML): selectors, instance label, alert thresholds,
+        /// runbook address, Kubernetes settings; see docs/CONFIG.md.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
         /// Only compare the files in --out with the generator's output.
         #[arg(long)]
         check: bool,
@@ -126,6 +139,20 @@ enum Command {
         #[arg(long, default_value_t = 5.0)]
         timeout: f64,
     },
+}
+
+/// The generator configuration, or the defaults without `--config`; a bad
+/// file is a usage error (exit status 2).
+fn load_config(
+    path: Option<&std::path::Path>,
+) -> Result<generator_config::GeneratorConfig, ExitCode> {
+    match path {
+        None => Ok(generator_config::GeneratorConfig::default()),
+        Some(path) => generator_config::load(path).map_err(|e| {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }),
+    }
 }
 
 fn main() -> ExitCode {
@@ -187,24 +214,37 @@ async fn run(command: Command) -> ExitCode {
         Command::Dashboard {
             datasource,
             out,
+            config,
             check,
         } => {
+            let cfg = match load_config(config.as_deref()) {
+                Ok(cfg) => cfg,
+                Err(code) => return code,
+            };
             let result = if check {
-                dashboard::check_all(&out, datasource).map(|()| Vec::new())
+                dashboard::check_all(&out, datasource, cfg.scoping()).map(|()| Vec::new())
             } else {
-                dashboard::write_all(&out, datasource)
+                dashboard::write_all(&out, datasource, cfg.scoping())
             };
             report_written(result)
         }
-        Command::Alerts { root, job, check } => {
+        Command::Alerts {
+            root,
+            job,
+            config,
+            check,
+        } => {
             let root = match checkout_root(root) {
                 Ok(root) => root,
                 Err(code) => return code,
             };
-            let cfg = alerts::AlertConfig {
-                job_regex: job,
-                ..alerts::AlertConfig::default()
+            let mut cfg = match load_config(config.as_deref()) {
+                Ok(cfg) => cfg.alerts,
+                Err(code) => return code,
             };
+            if let Some(job) = job {
+                cfg.job_regex = job;
+            }
             let result = if check {
                 alerts::check_all(&root, &cfg).map(|()| Vec::new())
             } else {
@@ -246,9 +286,11 @@ async fn run(command: Command) -> ExitCode {
             );
             report_written(targets::write_targets(&root, &endpoints, &environment))
         }
-        Command::Kubernetes { out, check } => {
-            let alerts_cfg = alerts::AlertConfig::default();
-            let kube = kubernetes::KubeConfig::default();
+        Command::Kubernetes { out, config, check } => {
+            let (alerts_cfg, kube) = match load_config(config.as_deref()) {
+                Ok(cfg) => (cfg.alerts, cfg.kube),
+                Err(code) => return code,
+            };
             let result = if check {
                 kubernetes::check_all(&out, &alerts_cfg, &kube).map(|()| Vec::new())
             } else {

@@ -1,6 +1,7 @@
 //! Rendering dashboards to JSON files and checking committed files are current.
 
-use super::{all, Dashboard, DatasourceFlavor};
+use super::{all, all_scoped, Dashboard, DatasourceFlavor};
+use crate::promql::Scoping;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
@@ -59,12 +60,16 @@ pub fn file_names() -> Vec<String> {
 
 /// Writes every dashboard of `flavor` into `dir` (created if missing) and
 /// returns the paths written.
-pub fn write_all(dir: &Path, flavor: DatasourceFlavor) -> Result<Vec<PathBuf>, DashboardError> {
+pub fn write_all(
+    dir: &Path,
+    flavor: DatasourceFlavor,
+    scoping: &Scoping,
+) -> Result<Vec<PathBuf>, DashboardError> {
     std::fs::create_dir_all(dir).map_err(|source| DashboardError::CreateDir {
         path: dir.to_path_buf(),
         source,
     })?;
-    all(flavor)
+    all_scoped(flavor, scoping)
         .into_iter()
         .map(|(name, d)| {
             let path = dir.join(name);
@@ -79,9 +84,13 @@ pub fn write_all(dir: &Path, flavor: DatasourceFlavor) -> Result<Vec<PathBuf>, D
 
 /// Checks that `dir` holds every dashboard of `flavor` exactly as
 /// [`render`] produces it, and no `.json` file that no flavour generates.
-pub fn check_all(dir: &Path, flavor: DatasourceFlavor) -> Result<(), DashboardError> {
+pub fn check_all(
+    dir: &Path,
+    flavor: DatasourceFlavor,
+    scoping: &Scoping,
+) -> Result<(), DashboardError> {
     let mut problems = Vec::new();
-    for (name, d) in all(flavor) {
+    for (name, d) in all_scoped(flavor, scoping) {
         let path = dir.join(&name);
         match std::fs::read_to_string(&path) {
             Ok(text) if text == render(&d) => {}
@@ -130,19 +139,19 @@ mod tests {
     fn check_reports_missing_changed_and_stray_files() {
         let dir = tempfile::tempdir().expect("tempdir");
         let flavor = DatasourceFlavor::Prometheus;
-        let err = check_all(dir.path(), flavor).expect_err("empty dir");
+        let err = check_all(dir.path(), flavor, &Scoping::default()).expect_err("empty dir");
         assert!(
             err.to_string().contains("vllm-overview.json (missing)"),
             "{err}"
         );
 
-        let written = write_all(dir.path(), flavor).expect("write");
+        let written = write_all(dir.path(), flavor, &Scoping::default()).expect("write");
         assert_eq!(written.len(), all(flavor).len());
-        check_all(dir.path(), flavor).expect("fresh files pass");
+        check_all(dir.path(), flavor, &Scoping::default()).expect("fresh files pass");
 
         std::fs::write(&written[0], "{}\n").expect("edit");
         std::fs::write(dir.path().join("old.json"), "{}\n").expect("stray");
-        let msg = check_all(dir.path(), flavor)
+        let msg = check_all(dir.path(), flavor, &Scoping::default())
             .expect_err("edited")
             .to_string();
         assert!(msg.contains("vllm-overview.json (differs)"), "{msg}");

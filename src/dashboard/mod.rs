@@ -13,6 +13,7 @@ mod layout;
 pub mod model;
 mod notes;
 mod overview;
+mod scope;
 mod variables;
 
 pub use files::{check_all, file_names, render, write_all, DashboardError};
@@ -23,6 +24,7 @@ pub use variables::{
     TTFT_SLO_DEFAULT,
 };
 
+use crate::promql::Scoping;
 use model::PanelItem;
 use std::fmt;
 use std::str::FromStr;
@@ -106,6 +108,14 @@ pub fn overview(flavor: DatasourceFlavor) -> Dashboard {
 pub fn all(flavor: DatasourceFlavor) -> Vec<(String, Dashboard)> {
     let (file, _) = flavor.suffix();
     vec![(format!("vllm-overview{file}.json"), overview(flavor))]
+}
+
+/// [`all`] with a deployment's scoping (extra matchers, instance label).
+pub fn all_scoped(flavor: DatasourceFlavor, scoping: &Scoping) -> Vec<(String, Dashboard)> {
+    all(flavor)
+        .into_iter()
+        .map(|(name, d)| (name, scope::scoped(d, scoping)))
+        .collect()
 }
 
 /// One query of a panel, for tests that run every query against a real

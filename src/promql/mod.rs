@@ -10,6 +10,7 @@
 mod expr;
 pub mod inspect;
 mod rename;
+mod scoping;
 mod selector;
 
 pub use expr::{
@@ -17,6 +18,7 @@ pub use expr::{
     share_at_most, sum, sum_rate, topk, vector, version_proof, version_proof_all, Cmp, Expr,
 };
 pub use rename::{counterpart, is_successor};
+pub use scoping::Scoping;
 pub use selector::{MatchOp, Matcher, Selector};
 
 use crate::catalog::names;

@@ -29,6 +29,8 @@ pub struct Prometheus {
 pub struct Job<'a> {
     pub name: &'a str,
     pub targets: Vec<String>,
+    /// Target labels every series of the job gets (e.g. `namespace`).
+    pub labels: Vec<(String, String)>,
 }
 
 /// Where the server's TSDB comes from.
@@ -53,6 +55,14 @@ pub fn scrape_config(jobs: &[Job<'_>], interval: &str) -> String {
             job.name,
             targets.join(", ")
         ));
+        if !job.labels.is_empty() {
+            let labels: Vec<String> = job
+                .labels
+                .iter()
+                .map(|(k, v)| format!("{k}: \"{v}\""))
+                .collect();
+            config.push_str(&format!("        labels: {{{}}}\n", labels.join(", ")));
+        }
     }
     config
 }

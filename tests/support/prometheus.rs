@@ -63,6 +63,7 @@ impl Prometheus {
             &[Job {
                 name: JOB,
                 targets: scrape_targets.to_vec(),
+                labels: Vec::new(),
             }],
             &prom_duration(scrape_interval),
         );

@@ -43,6 +43,7 @@ impl Victoria {
         let jobs = [Job {
             name: job,
             targets: targets.to_vec(),
+            labels: Vec::new(),
         }];
         std::fs::write(&config, scrape_config(&jobs, interval))
             .map_err(|e| format!("config: {e}"))?;
