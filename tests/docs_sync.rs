@@ -1,7 +1,9 @@
-//! The Chinese README (`README.zh-CN.md`) is a full translation of
-//! `README.md` and must not drift from it: the same heading structure, the
+//! Each Chinese document is written for the same readers as its English
+//! counterpart and must not drift from it: the same heading structure, the
 //! same fenced code blocks byte for byte and in order, the same metric names
-//! in inline code, every alert name in both, and links between the two.
+//! in inline code, every alert name in both, and links between the two. The
+//! pairs: the READMEs, and the alert runbooks (`docs/runbooks*.md`), which
+//! must also hold one `## <alert name>` section per generated alert rule.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -10,8 +12,30 @@ use vllm_grafana::alerts::{self, AlertConfig};
 use vllm_grafana::catalog::{self, names};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-const EN: &str = "README.md";
-const ZH: &str = "README.zh-CN.md";
+
+/// An English document and its Chinese counterpart, paths from the
+/// repository root; both live in one directory and link to each other by
+/// file name.
+#[derive(Clone, Copy)]
+struct Pair {
+    en: &'static str,
+    zh: &'static str,
+}
+
+const README: Pair = Pair {
+    en: "README.md",
+    zh: "README.zh-CN.md",
+};
+
+const RUNBOOKS: Pair = Pair {
+    en: "docs/runbooks.md",
+    zh: "docs/runbooks.zh-CN.md",
+};
+
+/// The file name, as the other file of the pair links to it.
+fn file_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
 
 /// A heading outside code blocks: level (number of `#`), 1-based line, text.
 struct Heading {
@@ -170,7 +194,7 @@ fn is_metric_token(token: &str, names: &BTreeSet<String>) -> bool {
             .any(|word| names.contains(word))
 }
 
-fn first_difference(a: &str, b: &str) -> String {
+fn first_difference(pair: Pair, a: &str, b: &str) -> String {
     let mut la = a.lines();
     let mut lb = b.lines();
     let mut n = 1;
@@ -180,8 +204,10 @@ fn first_difference(a: &str, b: &str) -> String {
             (None, None) => return "the same lines, different line endings".to_string(),
             (x, y) => {
                 return format!(
-                    "line {n} of the block: {EN} has {:?}, {ZH} has {:?}",
+                    "line {n} of the block: {} has {:?}, {} has {:?}",
+                    pair.en,
                     x.unwrap_or("<end of block>"),
+                    pair.zh,
                     y.unwrap_or("<end of block>")
                 )
             }
@@ -191,7 +217,8 @@ fn first_difference(a: &str, b: &str) -> String {
 
 /// Everything in which the Chinese text `zh` differs from the English `en`
 /// beyond the translation itself; empty when they are in sync.
-fn differences(en: &str, zh: &str) -> Vec<String> {
+fn differences(pair: Pair, en: &str, zh: &str) -> Vec<String> {
+    let (en_file, zh_file) = (pair.en, pair.zh);
     let e = parse(en);
     let z = parse(zh);
     let mut out = Vec::new();
@@ -199,7 +226,7 @@ fn differences(en: &str, zh: &str) -> Vec<String> {
     // Headings: the same number, and the same sequence of levels.
     if e.headings.len() != z.headings.len() {
         out.push(format!(
-            "heading count: {EN} has {}, {ZH} has {}",
+            "heading count: {en_file} has {}, {zh_file} has {}",
             e.headings.len(),
             z.headings.len()
         ));
@@ -212,7 +239,7 @@ fn differences(en: &str, zh: &str) -> Vec<String> {
     if let Some(i) = diverge {
         let (a, b) = (&e.headings[i], &z.headings[i]);
         out.push(format!(
-            "heading #{}: level {} in {EN} (line {}: {:?}) but level {} in {ZH} (line {}: {:?})",
+            "heading #{}: level {} in {en_file} (line {}: {:?}) but level {} in {zh_file} (line {}: {:?})",
             i + 1,
             a.level,
             a.line,
@@ -224,9 +251,9 @@ fn differences(en: &str, zh: &str) -> Vec<String> {
     } else if e.headings.len() != z.headings.len() {
         let n = e.headings.len().min(z.headings.len());
         let (file, extra) = if e.headings.len() > n {
-            (EN, &e.headings[n])
+            (en_file, &e.headings[n])
         } else {
-            (ZH, &z.headings[n])
+            (zh_file, &z.headings[n])
         };
         out.push(format!(
             "heading #{}: only {file} has it (line {}: {:?})",
@@ -239,7 +266,7 @@ fn differences(en: &str, zh: &str) -> Vec<String> {
     // Fenced code blocks: identical, in the same order.
     if e.blocks.len() != z.blocks.len() {
         out.push(format!(
-            "code block count: {EN} has {}, {ZH} has {}",
+            "code block count: {en_file} has {}, {zh_file} has {}",
             e.blocks.len(),
             z.blocks.len()
         ));
@@ -247,16 +274,16 @@ fn differences(en: &str, zh: &str) -> Vec<String> {
     for (i, (a, b)) in e.blocks.iter().zip(&z.blocks).enumerate() {
         if a.text != b.text {
             out.push(format!(
-                "code block #{} differs ({EN} line {}, {ZH} line {}): {}",
+                "code block #{} differs ({en_file} line {}, {zh_file} line {}): {}",
                 i + 1,
                 a.line,
                 b.line,
-                first_difference(&a.text, &b.text)
+                first_difference(pair, &a.text, &b.text)
             ));
         }
     }
     let n = e.blocks.len().min(z.blocks.len());
-    for (file, extra) in [(EN, &e.blocks[n..]), (ZH, &z.blocks[n..])] {
+    for (file, extra) in [(en_file, &e.blocks[n..]), (zh_file, &z.blocks[n..])] {
         for (k, block) in extra.iter().enumerate() {
             out.push(format!(
                 "code block #{}: only {file} has it (line {})",
@@ -278,12 +305,12 @@ fn differences(en: &str, zh: &str) -> Vec<String> {
     let (me, mz) = (metrics(&e), metrics(&z));
     for token in me.difference(&mz) {
         out.push(format!(
-            "metric token `{token}` is in {EN} but missing from {ZH}"
+            "metric token `{token}` is in {en_file} but missing from {zh_file}"
         ));
     }
     for token in mz.difference(&me) {
         out.push(format!(
-            "metric token `{token}` is in {ZH} but missing from {EN}"
+            "metric token `{token}` is in {zh_file} but missing from {en_file}"
         ));
     }
 
@@ -291,11 +318,11 @@ fn differences(en: &str, zh: &str) -> Vec<String> {
     for rule in alerts::rules(&AlertConfig::default()) {
         match (en.contains(rule.name), zh.contains(rule.name)) {
             (true, false) => out.push(format!(
-                "alert name {} is in {EN} but missing from {ZH}",
+                "alert name {} is in {en_file} but missing from {zh_file}",
                 rule.name
             )),
             (false, true) => out.push(format!(
-                "alert name {} is in {ZH} but missing from {EN}",
+                "alert name {} is in {zh_file} but missing from {en_file}",
                 rule.name
             )),
             _ => {}
@@ -303,11 +330,11 @@ fn differences(en: &str, zh: &str) -> Vec<String> {
     }
 
     // Each links to the other.
-    if !en.contains(&format!("]({ZH})")) {
-        out.push(format!("{EN} does not link to {ZH}"));
+    if !en.contains(&format!("]({})", file_name(zh_file))) {
+        out.push(format!("{en_file} does not link to {zh_file}"));
     }
-    if !zh.contains(&format!("]({EN})")) {
-        out.push(format!("{ZH} does not link to {EN}"));
+    if !zh.contains(&format!("]({})", file_name(en_file))) {
+        out.push(format!("{zh_file} does not link to {en_file}"));
     }
     out
 }
@@ -317,9 +344,11 @@ fn read(name: &str) -> String {
         .unwrap_or_else(|e| panic!("cannot read {name}: {e}"))
 }
 
-#[test]
-fn chinese_readme_is_in_sync_with_the_english_one() {
-    let (en, zh) = (read(EN), read(ZH));
+/// Fails with every difference when the pair has drifted apart; `min` are
+/// the least headings, code blocks and metric tokens the English file must
+/// have, against a parser that finds nothing and so compares nothing.
+fn assert_in_sync(pair: Pair, min: (usize, usize, usize)) {
+    let (en, zh) = (read(pair.en), read(pair.zh));
     let e = parse(&en);
     let names = catalog_names();
     let metric_tokens = e
@@ -328,34 +357,57 @@ fn chinese_readme_is_in_sync_with_the_english_one() {
         .filter(|t| is_metric_token(t, &names))
         .collect::<BTreeSet<_>>()
         .len();
-    // Guard against a parser that finds nothing and so compares nothing.
-    assert!(e.headings.len() >= 10, "{} headings", e.headings.len());
-    assert!(e.blocks.len() >= 5, "{} code blocks", e.blocks.len());
-    assert!(metric_tokens >= 10, "{metric_tokens} metric tokens");
+    assert!(e.headings.len() >= min.0, "{} headings", e.headings.len());
+    assert!(e.blocks.len() >= min.1, "{} code blocks", e.blocks.len());
+    assert!(metric_tokens >= min.2, "{metric_tokens} metric tokens");
     for rule in alerts::rules(&AlertConfig::default()) {
-        assert!(en.contains(rule.name), "{EN} lacks alert {}", rule.name);
+        assert!(
+            en.contains(rule.name),
+            "{} lacks alert {}",
+            pair.en,
+            rule.name
+        );
     }
     println!(
-        "compared {} headings, {} code blocks, {} metric tokens",
+        "{}: compared {} headings, {} code blocks, {} metric tokens",
+        pair.en,
         e.headings.len(),
         e.blocks.len(),
         metric_tokens
     );
-    let diffs = differences(&en, &zh);
+    let diffs = differences(pair, &en, &zh);
     assert!(
         diffs.is_empty(),
-        "{ZH} has drifted from {EN}:\n  {}",
+        "{} has drifted from {}:\n  {}",
+        pair.zh,
+        pair.en,
         diffs.join("\n  ")
     );
 }
 
 #[test]
-fn drift_is_reported_with_its_place() {
-    let (en, zh) = (read(EN), read(ZH));
+fn chinese_readme_is_in_sync_with_the_english_one() {
+    assert_in_sync(README, (10, 5, 10));
+}
+
+#[test]
+fn chinese_runbooks_are_in_sync_with_the_english_ones() {
+    let rules = alerts::rules(&AlertConfig::default()).len();
+    // A title and a section per alert; each section shows its query and a
+    // `check` command.
+    assert_in_sync(RUNBOOKS, (1 + rules, 2 * rules, 10));
+}
+
+/// Breaks a copy of the pair's Chinese file in known ways (a heading
+/// removed, a line of a code block altered; then `metric` in inline code, an
+/// alert name and the link back dropped) and checks that each break is
+/// reported, where it is, and nothing else.
+fn assert_drift_is_reported(pair: Pair, metric: &str) {
+    let (en, zh) = (read(pair.en), read(pair.zh));
     let z = parse(&zh);
     // A heading followed by one of another level, so that removing it
     // shifts the level sequence right there.
-    let heading = (1..z.headings.len() - 1)
+    let heading = (0..z.headings.len() - 1)
         .find(|&i| z.headings[i].level != z.headings[i + 1].level)
         .expect("headings of more than one level");
     let block = 1;
@@ -375,9 +427,12 @@ fn drift_is_reported_with_its_place() {
         })
         .collect();
     let altered = altered.join("\n");
-    let diffs = differences(&en, &altered);
+    let diffs = differences(pair, &en, &altered);
     let has = |needle: &str| diffs.iter().any(|d| d.contains(needle));
-    assert!(has("heading count: README.md has"), "{diffs:#?}");
+    assert!(
+        has(&format!("heading count: {} has", pair.en)),
+        "{diffs:#?}"
+    );
     assert!(has(&format!("heading #{}:", heading + 1)), "{diffs:#?}");
     assert!(
         has(&format!("code block #{} differs", block + 1)) && has("--altered"),
@@ -387,28 +442,279 @@ fn drift_is_reported_with_its_place() {
     assert_eq!(diffs.len(), 3, "{diffs:#?}");
 
     // A metric name, an alert name and the link back, each dropped.
+    let link_back = format!("[English]({})", file_name(pair.en));
+    assert!(
+        zh.contains(&format!("`{metric}`")),
+        "{} lacks `{metric}`",
+        pair.zh
+    );
+    assert!(zh.contains(&link_back), "{} lacks {link_back}", pair.zh);
     let dropped = zh
-        .replace(&format!("`{}`", names::NUM_PREEMPTIONS), "`x`")
+        .replace(&format!("`{metric}`"), "`x`")
         .replace("VllmEngineStalled", "EngineStalled")
-        .replace("[English](README.md)", "English");
-    let diffs = differences(&en, &dropped);
+        .replace(&link_back, "English");
+    let diffs = differences(pair, &en, &dropped);
     let has = |needle: &str| diffs.iter().any(|d| d.contains(needle));
     assert!(
         has(&format!(
-            "metric token `{}` is in README.md but missing",
-            names::NUM_PREEMPTIONS
+            "metric token `{metric}` is in {} but missing",
+            pair.en
         )),
         "{diffs:#?}"
     );
     assert!(
-        has("alert name VllmEngineStalled is in README.md but missing"),
+        has(&format!(
+            "alert name VllmEngineStalled is in {} but missing",
+            pair.en
+        )),
         "{diffs:#?}"
     );
     assert!(
-        has("README.zh-CN.md does not link to README.md"),
+        has(&format!("{} does not link to {}", pair.zh, pair.en)),
         "{diffs:#?}"
     );
     assert_eq!(diffs.len(), 3, "{diffs:#?}");
+
+    // A whole fenced block dropped: counted, and named by its place.
+    let last = z.blocks.last().expect("code blocks");
+    let end = last.line + last.text.lines().count() - 1;
+    let cut: Vec<&str> = zh
+        .lines()
+        .enumerate()
+        .filter(|(i, _)| !(last.line..=end).contains(&(i + 1)))
+        .map(|(_, line)| line)
+        .collect();
+    let diffs = differences(pair, &en, &cut.join("\n"));
+    let has = |needle: &str| diffs.iter().any(|d| d.contains(needle));
+    assert!(has("code block count"), "{diffs:#?}");
+    assert!(
+        has(&format!(
+            "code block #{}: only {} has it",
+            z.blocks.len(),
+            pair.en
+        )),
+        "{diffs:#?}"
+    );
+}
+
+#[test]
+fn drift_is_reported_with_its_place() {
+    assert_drift_is_reported(README, names::NUM_PREEMPTIONS);
+}
+
+#[test]
+fn runbook_drift_is_reported_with_its_place() {
+    assert_drift_is_reported(RUNBOOKS, names::NUM_REQUESTS_WAITING);
+}
+
+/// The alert names of the committed rule files: `alert` in
+/// `prometheus/rules.yml`, `title` in `provisioning/alerting/*.yml`; and every
+/// `runbook_url` annotation in them.
+fn committed_alerts() -> (BTreeSet<String>, Vec<String>) {
+    let mut files = vec![Path::new(ROOT).join("prometheus/rules.yml")];
+    let grafana = Path::new(ROOT).join("provisioning/alerting");
+    let mut provisioned: Vec<_> = std::fs::read_dir(&grafana)
+        .unwrap_or_else(|e| panic!("cannot list {}: {e}", grafana.display()))
+        .map(|entry| entry.expect("directory entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yml" || x == "yaml"))
+        .collect();
+    provisioned.sort();
+    files.extend(provisioned);
+    let (mut names, mut urls) = (BTreeSet::new(), Vec::new());
+    for file in files {
+        let text = std::fs::read_to_string(&file)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", file.display()));
+        let doc: serde_json::Value =
+            serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        let groups = doc["groups"].as_array().into_iter().flatten();
+        for rule in groups.flat_map(|g| g["rules"].as_array().into_iter().flatten()) {
+            if let Some(name) = rule["alert"].as_str().or(rule["title"].as_str()) {
+                names.insert(name.to_string());
+            }
+            if let Some(url) = rule["annotations"]["runbook_url"].as_str() {
+                urls.push(url.to_string());
+            }
+        }
+    }
+    (names, urls)
+}
+
+/// The text of each level-2 heading (`## name`), with its line.
+fn sections(doc: &Doc) -> Vec<(&str, usize)> {
+    doc.headings
+        .iter()
+        .filter(|h| h.level == 2)
+        .map(|h| (h.text[2..].trim(), h.line))
+        .collect()
+}
+
+/// What is wrong with the sections of one runbook file: an alert without a
+/// `## <alert>` section, a section for no alert, a section twice, or a
+/// section whose code blocks lack its rule's query.
+fn section_problems(file: &str, text: &str, alerts: &BTreeSet<String>) -> Vec<String> {
+    let doc = parse(text);
+    let found = sections(&doc);
+    let mut out = Vec::new();
+    for alert in alerts {
+        match found.iter().filter(|(name, _)| name == alert).count() {
+            0 => out.push(format!("{file} has no `## {alert}` section")),
+            1 => {}
+            n => out.push(format!("{file} has {n} `## {alert}` sections")),
+        }
+    }
+    for (name, line) in &found {
+        if !alerts.contains(*name) {
+            out.push(format!(
+                "{file} line {line}: section `## {name}` names no alert rule"
+            ));
+        }
+    }
+    // Each section shows its rule's query, as generated, in a code block.
+    let cfg = AlertConfig::default();
+    for rule in alerts::rules(&cfg) {
+        let Some(&(_, start)) = found.iter().find(|(name, _)| *name == rule.name) else {
+            continue;
+        };
+        let end = found
+            .iter()
+            .map(|&(_, line)| line)
+            .find(|&line| line > start)
+            .unwrap_or(usize::MAX);
+        let query = rule.query(&cfg);
+        let shown = doc
+            .blocks
+            .iter()
+            .filter(|b| b.line > start && b.line < end)
+            .any(|b| b.text.lines().any(|l| l.trim() == query));
+        if !shown {
+            out.push(format!(
+                "{file}: section `## {}` does not show the rule's query in a code block: {query}",
+                rule.name
+            ));
+        }
+    }
+    out
+}
+
+/// GitHub's anchor for a heading: lower case, punctuation dropped, spaces
+/// as hyphens.
+fn anchor(heading: &str) -> String {
+    heading
+        .trim_start_matches('#')
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter_map(|c| match c {
+            ' ' => Some('-'),
+            c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn every_alert_has_a_runbook_section_in_both_languages() {
+    let (committed, urls) = committed_alerts();
+    let generated: BTreeSet<String> = alerts::rules(&AlertConfig::default())
+        .iter()
+        .map(|r| r.name.to_string())
+        .collect();
+    assert!(!committed.is_empty(), "no alert names in the rule files");
+    let alerts: BTreeSet<String> = committed.union(&generated).cloned().collect();
+    let mut problems = Vec::new();
+    for file in [RUNBOOKS.en, RUNBOOKS.zh] {
+        problems.extend(section_problems(file, &read(file), &alerts));
+    }
+
+    // Every runbook_url, committed or generated, opens a heading of a file
+    // in this repository (addresses elsewhere are the deployment's).
+    let cfg = AlertConfig::default();
+    let generated_urls = alerts::rules(&cfg)
+        .iter()
+        .map(|r| r.runbook_url(&cfg))
+        .collect::<Vec<_>>();
+    for url in urls.iter().chain(&generated_urls) {
+        let Some((path, fragment)) = url.split_once('#') else {
+            problems.push(format!("runbook_url {url} has no #section"));
+            continue;
+        };
+        if path.contains("://") {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(Path::new(ROOT).join(path)) else {
+            problems.push(format!("runbook_url {url}: no file {path}"));
+            continue;
+        };
+        if !parse(&text)
+            .headings
+            .iter()
+            .any(|h| anchor(&h.text) == fragment)
+        {
+            problems.push(format!(
+                "runbook_url {url}: {path} has no heading #{fragment}"
+            ));
+        }
+    }
+    println!(
+        "{} alerts, {} runbook_url annotations checked",
+        alerts.len(),
+        urls.len() + generated_urls.len()
+    );
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn missing_and_stray_runbook_sections_are_reported() {
+    let text = read(RUNBOOKS.zh);
+    let (alerts, _) = committed_alerts();
+    assert!(section_problems(RUNBOOKS.zh, &text, &alerts).is_empty());
+
+    // VllmTargetDown's section renamed: the alert lacks a section, and the
+    // renamed one names no alert.
+    let renamed = text.replace("## VllmTargetDown\n", "## VllmTargetGone\n");
+    let problems = section_problems(RUNBOOKS.zh, &renamed, &alerts);
+    let has = |needle: &str| problems.iter().any(|p| p.contains(needle));
+    assert!(has("has no `## VllmTargetDown` section"), "{problems:#?}");
+    assert!(
+        has("section `## VllmTargetGone` names no alert rule"),
+        "{problems:#?}"
+    );
+
+    // A section without its rule's query.
+    let cfg = AlertConfig::default();
+    let rule = &alerts::rules(&cfg)[0];
+    let without = text.replace(&rule.query(&cfg), "sum(up)");
+    let problems = section_problems(RUNBOOKS.zh, &without, &alerts);
+    assert!(
+        problems.iter().any(|p| p.contains(&format!(
+            "`## {}` does not show the rule's query",
+            rule.name
+        ))),
+        "{problems:#?}"
+    );
+
+    // An alert the runbooks do not know yet.
+    let mut more = alerts.clone();
+    more.insert("VllmSomethingNew".to_string());
+    let problems = section_problems(RUNBOOKS.zh, &text, &more);
+    assert_eq!(
+        problems,
+        [format!(
+            "{} has no `## VllmSomethingNew` section",
+            RUNBOOKS.zh
+        )]
+    );
+}
+
+#[test]
+fn anchors_are_githubs() {
+    assert_eq!(anchor("## VllmTargetDown"), "vllmtargetdown");
+    assert_eq!(anchor("### On Kubernetes"), "on-kubernetes");
+    assert_eq!(anchor("## 告警"), "告警");
+    assert_eq!(
+        anchor("### VllmHighRequestQueue：请求排队过多"),
+        "vllmhighrequestqueue请求排队过多"
+    );
 }
 
 #[test]
