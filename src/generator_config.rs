@@ -73,6 +73,10 @@ struct KubeFile {
     scrape_timeout: Option<String>,
     release: Option<String>,
     namespace: Option<String>,
+    prometheus_url: Option<String>,
+    grafana_instance_labels: Option<BTreeMap<String, String>>,
+    grafana_datasource_uid: Option<String>,
+    plugin_url: Option<String>,
 }
 
 /// Reads and validates `path`.
@@ -210,9 +214,39 @@ pub fn parse(text: &str, path: &Path) -> Result<GeneratorConfig, ConfigError> {
         ));
     }
     for (key, value, slot) in [
+        (
+            "kubernetes.prometheus_url",
+            kf.prometheus_url,
+            &mut k.prometheus_url,
+        ),
+        ("kubernetes.plugin_url", kf.plugin_url, &mut k.plugin_url),
+    ] {
+        if let Some(v) = value {
+            let ok = v.starts_with("http://") || v.starts_with("https://");
+            if !ok || v.contains(char::is_whitespace) {
+                return Err(invalid(key, format!("{v:?} is not an http(s) address")));
+            }
+            *slot = v;
+        }
+    }
+    if let Some(labels) = kf.grafana_instance_labels {
+        if labels.is_empty() {
+            return Err(invalid(
+                "kubernetes.grafana_instance_labels",
+                "needs at least one label of the Grafana resource to attach to".into(),
+            ));
+        }
+        k.grafana_instance_labels = labels.into_iter().collect();
+    }
+    for (key, value, slot) in [
         ("kubernetes.port_name", kf.port_name, &mut k.port_name),
         ("kubernetes.release", kf.release, &mut k.release),
         ("kubernetes.namespace", kf.namespace, &mut k.namespace),
+        (
+            "kubernetes.grafana_datasource_uid",
+            kf.grafana_datasource_uid,
+            &mut k.grafana_datasource_uid,
+        ),
     ] {
         if let Some(v) = value {
             if v.is_empty() || v.contains(char::is_whitespace) {
@@ -389,6 +423,14 @@ kubernetes:
                 "longer than scrape_interval",
             ),
             ("kubernetes: {pod_labels: {}}", "`kubernetes.pod_labels`"),
+            (
+                "kubernetes: {plugin_url: 'ftp://x/p.zip'}",
+                "`kubernetes.plugin_url`",
+            ),
+            (
+                "kubernetes: {grafana_instance_labels: {}}",
+                "`kubernetes.grafana_instance_labels`",
+            ),
         ];
         for (text, expected) in cases {
             let err = p(text).expect_err(text);

@@ -4,12 +4,23 @@
 //! check rules` and are the stack's rules; the dashboard ConfigMap holds the
 //! stack's dashboard; `yamllint` passes. (No cluster is available here.)
 
+use serde_json::Value;
+use std::collections::HashMap;
 use std::path::Path;
 use std::process::Command;
 use vllm_grafana::alerts::{self, AlertConfig};
 use vllm_grafana::kubernetes::{self, KubeConfig, OUT_DIR};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+/// Every overlay of the committed tree.
+const OVERLAYS: &[&str] = &[
+    "overlays/kube-prometheus-stack",
+    "overlays/service-monitor",
+    "overlays/grafana-alerting",
+    "overlays/grafana-operator",
+    "overlays/grafana-operator-alerting",
+];
 
 /// The objects `kubectl kustomize` renders for `dir` (under deploy/kubernetes).
 fn kustomize(dir: &str) -> Vec<serde_json::Value> {
@@ -139,4 +150,276 @@ fn yamllint_passes() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
+}
+
+/// `openAPIV3Schema` of every served version of the CRDs in
+/// tests/fixtures/crds, by `(apiVersion, kind)`.
+fn crd_schemas() -> HashMap<(String, String), Value> {
+    let dir = Path::new(ROOT).join("tests/fixtures/crds");
+    let mut out = HashMap::new();
+    for entry in std::fs::read_dir(&dir).expect("CRD fixtures") {
+        let path = entry.expect("entry").path();
+        if path.extension().and_then(|e| e.to_str()) != Some("yaml") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).expect("read CRD");
+        let crd: Value = serde_yaml::from_str(&text).expect("CRD YAML");
+        let group = crd["spec"]["group"].as_str().expect("group");
+        let kind = crd["spec"]["names"]["kind"].as_str().expect("kind");
+        for v in crd["spec"]["versions"].as_array().expect("versions") {
+            if v["served"] == true {
+                let api = format!("{group}/{}", v["name"].as_str().expect("version"));
+                out.insert(
+                    (api, kind.to_string()),
+                    v["schema"]["openAPIV3Schema"].clone(),
+                );
+            }
+        }
+    }
+    out
+}
+
+/// Fields of `value` its schema does not declare: the API server would
+/// prune them (or refuse them with strict validation), so a typo there is
+/// silently lost.
+fn undeclared_fields(value: &Value, schema: &Value, path: &str, out: &mut Vec<String>) {
+    if schema["x-kubernetes-preserve-unknown-fields"] == true {
+        return;
+    }
+    match value {
+        Value::Object(map) => {
+            let props = schema["properties"].as_object();
+            for (k, v) in map {
+                let child = format!("{path}.{k}");
+                match props.and_then(|p| p.get(k)) {
+                    Some(s) => undeclared_fields(v, s, &child, out),
+                    None if schema["additionalProperties"].is_object() => {
+                        undeclared_fields(v, &schema["additionalProperties"], &child, out)
+                    }
+                    None if (props.is_some() || schema["type"] == "object")
+                        && schema["additionalProperties"] != true =>
+                    {
+                        out.push(child)
+                    }
+                    None => {}
+                }
+            }
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                undeclared_fields(v, &schema["items"], &format!("{path}[{i}]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Problems of one custom resource against its CRD.
+fn crd_problems(object: &Value, schemas: &HashMap<(String, String), Value>) -> Option<Vec<String>> {
+    let api = object["apiVersion"].as_str()?.to_string();
+    let kind = object["kind"].as_str()?.to_string();
+    let schema = schemas.get(&(api.clone(), kind.clone()))?;
+    let name = object["metadata"]["name"].as_str().unwrap_or("?");
+    let validator = jsonschema::validator_for(schema).unwrap_or_else(|e| panic!("{kind}: {e}"));
+    let mut problems: Vec<String> = validator
+        .iter_errors(object)
+        .map(|e| format!("{kind}/{name}: {e} at {}", e.instance_path()))
+        .collect();
+    let mut extra = Vec::new();
+    // Only the spec: metadata is the API server's own and the CRD leaves it open.
+    undeclared_fields(
+        &object["spec"],
+        &schema["properties"]["spec"],
+        "spec",
+        &mut extra,
+    );
+    problems.extend(
+        extra
+            .into_iter()
+            .map(|f| format!("{kind}/{name}: {f} is not in the CRD")),
+    );
+    Some(problems)
+}
+
+#[test]
+fn every_custom_resource_matches_its_crd() {
+    let schemas = crd_schemas();
+    assert!(schemas.len() >= 7, "{:?}", schemas.keys());
+    let mut checked = std::collections::BTreeSet::new();
+    let mut problems = Vec::new();
+    for dir in std::iter::once("base").chain(OVERLAYS.iter().copied()) {
+        for object in kustomize(dir) {
+            if let Some(p) = crd_problems(&object, &schemas) {
+                checked.insert(object["kind"].as_str().unwrap_or("").to_string());
+                problems.extend(p.into_iter().map(|p| format!("{dir}: {p}")));
+            }
+        }
+    }
+    assert_eq!(
+        checked.into_iter().collect::<Vec<_>>(),
+        [
+            "GrafanaAlertRuleGroup",
+            "GrafanaDashboard",
+            "GrafanaDatasource",
+            "GrafanaFolder",
+            "PodMonitor",
+            "PrometheusRule",
+            "ServiceMonitor"
+        ]
+    );
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn the_crd_check_catches_wrong_types_missing_and_undeclared_fields() {
+    let schemas = crd_schemas();
+    let base = kustomize("base");
+    let pm = base
+        .iter()
+        .find(|o| o["kind"] == "PodMonitor")
+        .expect("PodMonitor");
+    let mut broken = pm.clone();
+    broken["spec"]["podMetricsEndpoints"][0]["honorLabels"] = Value::String("yes".into());
+    broken["spec"]["podMetricsEndpoints"][0]["scrapeIntervall"] = Value::String("15s".into());
+    let problems = crd_problems(&broken, &schemas)
+        .expect("a CRD kind")
+        .join("\n");
+    assert!(problems.contains("honorLabels"), "{problems}");
+    assert!(
+        problems.contains("scrapeIntervall is not in the CRD"),
+        "{problems}"
+    );
+
+    let ops = kustomize("overlays/grafana-operator-alerting");
+    let group = ops
+        .iter()
+        .find(|o| o["kind"] == "GrafanaAlertRuleGroup")
+        .expect("rule group");
+    let mut broken = group.clone();
+    broken["spec"]["rules"][0]
+        .as_object_mut()
+        .expect("rule")
+        .remove("noDataState");
+    let problems = crd_problems(&broken, &schemas)
+        .expect("a CRD kind")
+        .join("\n");
+    assert!(problems.contains("noDataState"), "{problems}");
+}
+
+#[test]
+fn the_alerting_overlays_replace_the_prometheus_rule_and_query_a_datasource_they_define() {
+    let sidecar = kustomize("overlays/grafana-alerting");
+    assert!(
+        sidecar.iter().all(|o| o["kind"] != "PrometheusRule"),
+        "alerts would fire twice"
+    );
+    let rules_cm = sidecar
+        .iter()
+        .find(|o| o["metadata"]["labels"]["grafana_alert"] == "1")
+        .expect("a ConfigMap for the alert sidecar");
+    let file: Value = serde_yaml::from_str(
+        rules_cm["data"]
+            .as_object()
+            .and_then(|d| d.values().next())
+            .and_then(Value::as_str)
+            .expect("rules file"),
+    )
+    .expect("YAML");
+    let kube = KubeConfig::default();
+    let rules = file["groups"][0]["rules"].as_array().expect("rules");
+    assert_eq!(rules.len(), alerts::rules(&AlertConfig::default()).len());
+    for r in rules {
+        assert_eq!(
+            r["data"][0]["datasourceUid"],
+            kube.grafana_datasource_uid.as_str()
+        );
+    }
+
+    let ops = kustomize("overlays/grafana-operator-alerting");
+    assert!(ops.iter().all(|o| o["kind"] != "PrometheusRule"));
+    let ds = ops
+        .iter()
+        .find(|o| o["kind"] == "GrafanaDatasource")
+        .expect("datasource");
+    let group = ops
+        .iter()
+        .find(|o| o["kind"] == "GrafanaAlertRuleGroup")
+        .expect("group");
+    let folder = ops
+        .iter()
+        .find(|o| o["kind"] == "GrafanaFolder")
+        .expect("folder");
+    assert_eq!(group["spec"]["folderRef"], folder["metadata"]["name"]);
+    for r in group["spec"]["rules"].as_array().expect("rules") {
+        assert_eq!(r["data"][0]["datasourceUid"], ds["spec"]["uid"]);
+    }
+    let dashboard = ops
+        .iter()
+        .find(|o| o["kind"] == "GrafanaDashboard")
+        .expect("dashboard");
+    let cm = ops
+        .iter()
+        .find(|o| o["kind"] == "ConfigMap")
+        .expect("ConfigMap");
+    let key = dashboard["spec"]["configMapRef"]["key"]
+        .as_str()
+        .expect("key");
+    assert_eq!(
+        dashboard["spec"]["configMapRef"]["name"],
+        cm["metadata"]["name"]
+    );
+    assert!(
+        cm["data"][key].is_string(),
+        "the dashboard's ConfigMap key exists"
+    );
+    assert_eq!(
+        dashboard["spec"]["datasources"][0]["datasourceName"],
+        ds["spec"]["datasource"]["name"]
+    );
+}
+
+#[test]
+fn the_helm_values_install_the_plugin_and_load_this_trees_configmaps() {
+    let text = std::fs::read_to_string(
+        Path::new(ROOT)
+            .join(OUT_DIR)
+            .join("helm/grafana-values.yaml"),
+    )
+    .expect("values");
+    let v: Value = serde_yaml::from_str(&text).expect("YAML");
+    let id = vllm_grafana::dashboard::PLUGIN_ID;
+    assert!(v["plugins"][0]
+        .as_str()
+        .is_some_and(|p| p.ends_with(&format!(";{id}"))));
+    assert_eq!(
+        v["grafana.ini"]["plugins"]["allow_loading_unsigned_plugins"],
+        id
+    );
+    assert_eq!(
+        v["sidecar"]["dashboards"]["label"],
+        kubernetes::SIDECAR_LABEL.0
+    );
+    assert_eq!(
+        v["sidecar"]["dashboards"]["folderAnnotation"],
+        "grafana_folder"
+    );
+    let ds = &v["datasources"]["vllm-datasources.yaml"]["datasources"][0];
+    assert_eq!(ds["type"], id);
+    assert_eq!(ds["jsonData"]["mode"], "prometheus");
+    // The labels the overlays put on their ConfigMaps are the ones the sidecars watch.
+    let base = kustomize("base");
+    let dashboards = base
+        .iter()
+        .find(|o| o["kind"] == "ConfigMap")
+        .expect("ConfigMap");
+    assert_eq!(
+        dashboards["metadata"]["labels"]
+            [v["sidecar"]["dashboards"]["label"].as_str().expect("label")],
+        v["sidecar"]["dashboards"]["labelValue"]
+    );
+    let alerting = kustomize("overlays/grafana-alerting");
+    let label = v["sidecar"]["alerts"]["label"].as_str().expect("label");
+    assert!(alerting
+        .iter()
+        .any(|o| o["metadata"]["labels"][label] == v["sidecar"]["alerts"]["labelValue"]));
 }

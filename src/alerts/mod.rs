@@ -8,7 +8,9 @@ mod rules;
 mod unit_tests;
 
 pub use grafana::{
-    grafana_rules_yaml, DATASOURCE_UID as GRAFANA_DATASOURCE_UID, FOLDER as GRAFANA_FOLDER,
+    grafana_rules_json, grafana_rules_yaml, grafana_rules_yaml_for,
+    DATASOURCE_UID as GRAFANA_DATASOURCE_UID, FOLDER as GRAFANA_FOLDER,
+    INTERVAL as GRAFANA_INTERVAL,
 };
 pub use prometheus::prometheus_rules_yaml;
 pub use rules::{
@@ -34,6 +36,8 @@ pub enum AlertsError {
     Stale { path: PathBuf },
     #[error("cannot encode rules as YAML: {0}")]
     Yaml(#[from] serde_yaml::Error),
+    #[error("cannot encode rules as JSON: {0}")]
+    Json(String),
 }
 
 /// Every generated file and its content.

@@ -104,7 +104,8 @@ enum Command {
         root: Option<PathBuf>,
     },
     /// Write the Kubernetes objects (kustomize base and overlays: PodMonitor or ServiceMonitor,
-    /// PrometheusRule, dashboard ConfigMaps for Grafana's sidecar).
+    /// PrometheusRule, dashboards for Grafana's sidecar or grafana-operator, Grafana-managed
+    /// alerts, Helm values for the plugin).
     Kubernetes {
         /// Directory to write the kustomize tree to.
         #[arg(long, default_value = vllm_grafana::kubernetes::OUT_DIR)]
