@@ -30,6 +30,7 @@ pub const SIDECAR_LABEL: (&str, &str) = ("grafana_dashboard", "1");
 pub const PLUGIN_URL_PLACEHOLDER: &str = "https://REPLACE-ME.invalid/vllm-grafana-datasource.zip";
 /// Names of generated objects other tools refer to.
 const PROMETHEUS_RULE: &str = "vllm";
+const RECORDING_RULE: &str = "vllm-recording";
 const FOLDER_OBJECT: &str = "vllm";
 const DASHBOARDS_CONFIGMAP: &str = "vllm-dashboards";
 /// The datasource grafana-operator creates for the dashboards and rules.
@@ -173,16 +174,38 @@ fn service_monitor(kube: &KubeConfig) -> Value {
 
 /// The alert rules of `prometheus/rules.yml` as a PrometheusRule.
 fn prometheus_rule(cfg: &AlertConfig) -> Result<Value, KubeError> {
+    rule_object(
+        PROMETHEUS_RULE,
+        "alerting",
+        alerts::prometheus_rules_yaml(cfg),
+    )
+}
+
+/// The recording rules of `prometheus/recording.yml`, a PrometheusRule of
+/// their own: the Grafana-alerting overlays drop only the alerting one.
+fn recording_rule(cfg: &AlertConfig) -> Result<Value, KubeError> {
+    rule_object(
+        RECORDING_RULE,
+        "recording",
+        alerts::recording::recording_rules_yaml(cfg),
+    )
+}
+
+fn rule_object(
+    name: &str,
+    component: &str,
+    text: Result<String, alerts::AlertsError>,
+) -> Result<Value, KubeError> {
     let render = |reason: String| KubeError::Render {
-        what: "the alert rules",
+        what: "the rules",
         reason,
     };
-    let text = alerts::prometheus_rules_yaml(cfg).map_err(|e| render(e.to_string()))?;
+    let text = text.map_err(|e| render(e.to_string()))?;
     let file: Value = serde_yaml::from_str(&text).map_err(|e| render(e.to_string()))?;
     Ok(json!({
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "PrometheusRule",
-        "metadata": metadata(PROMETHEUS_RULE, "alerting"),
+        "metadata": metadata(name, component),
         "spec": { "groups": file["groups"] },
     }))
 }
@@ -202,7 +225,7 @@ fn base_kustomization(cfg: &AlertConfig) -> Value {
     json!({
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
-        "resources": ["podmonitor.yaml", "prometheusrule.yaml"],
+        "resources": ["podmonitor.yaml", "prometheusrule.yaml", "recordingrule.yaml"],
         "configMapGenerator": [{
             "name": DASHBOARDS_CONFIGMAP,
             "files": files,
@@ -454,6 +477,10 @@ pub fn files(cfg: &AlertConfig, kube: &KubeConfig) -> Result<Vec<(String, String
         (
             "base/prometheusrule.yaml".to_string(),
             yaml("the PrometheusRule", &prometheus_rule(cfg)?)?,
+        ),
+        (
+            "base/recordingrule.yaml".to_string(),
+            yaml("the recording PrometheusRule", &recording_rule(cfg)?)?,
         ),
         (
             "overlays/kube-prometheus-stack/kustomization.yaml".to_string(),

@@ -396,13 +396,22 @@ mod lint {
         })
     }
 
-    /// [metric-known] every selected metric is in the catalog or is a series
-    /// Prometheus adds.
+    /// [metric-known] every selected metric is in the catalog, is a series
+    /// Prometheus adds, or is recorded by `prometheus/recording.yml`.
     pub fn metrics_known(queries: &[PanelQuery]) -> Vec<String> {
+        let recorded: Vec<String> =
+            vllm_grafana::alerts::recording::recording_rules(&Default::default())
+                .into_iter()
+                .map(|(record, _)| record)
+                .collect();
         each_query(queries, |ast| {
             inspect::metric_names(ast)
                 .into_iter()
-                .filter(|n| def(n).is_none() && !promql::SCRAPE_SERIES.contains(&n.as_str()))
+                .filter(|n| {
+                    def(n).is_none()
+                        && !promql::SCRAPE_SERIES.contains(&n.as_str())
+                        && !recorded.contains(n)
+                })
                 .map(|n| format!("{n} is not in the catalog"))
                 .collect()
         })
@@ -691,10 +700,15 @@ fn usual_features() -> Features {
 
 /// Sample names `version` exposes with `features` on its default engine.
 fn exposed(version: Version, features: Features) -> HashSet<String> {
-    catalog::metrics_at(version, Engine::default_for(version), features)
-        .flat_map(|m| m.sample_names())
-        .chain(promql::SCRAPE_SERIES.iter().map(|s| s.to_string()))
-        .collect()
+    let mut names: HashSet<String> =
+        catalog::metrics_at(version, Engine::default_for(version), features)
+            .flat_map(|m| m.sample_names())
+            .chain(promql::SCRAPE_SERIES.iter().map(|s| s.to_string()))
+            .collect();
+    // What the recording rules make of them (the Fleet dashboard reads those).
+    let recorded = vllm_grafana::alerts::recording::records_of(&|n| names.contains(n));
+    names.extend(recorded);
+    names
 }
 
 /// Panels none of whose queries can return data with these metrics.

@@ -155,6 +155,12 @@ fn the_example_rules_pass_promtool_and_say_what_was_configured() {
     assert!(rules.contains(
         "runbook_url: https://git.example.com/platform/vllm-grafana/-/blob/main/docs/runbooks.md#vllmhighrequestqueue"
     ));
+    run("promtool", &["check", "rules", "recording.yml"], &prom);
+    let recording = std::fs::read_to_string(prom.join("recording.yml")).expect("recording");
+    assert!(
+        recording.contains("sum by (job, pod, model_name, le, namespace)"),
+        "recorded series keep the instance label and the matchers' labels: {recording}"
+    );
     let tests = std::fs::read_to_string(prom.join("rules.test.yml")).expect("tests");
     assert!(
         tests.contains("# No cases for VllmHighRequestQueue"),

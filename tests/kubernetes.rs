@@ -60,9 +60,15 @@ fn the_committed_tree_is_what_the_generator_writes() {
 #[test]
 fn every_overlay_renders_the_objects_it_promises() {
     let base = kustomize("base");
-    assert_eq!(kinds(&base), ["ConfigMap", "PodMonitor", "PrometheusRule"]);
+    let rules_and_dashboards = [
+        "ConfigMap",
+        "PodMonitor",
+        "PrometheusRule",
+        "PrometheusRule",
+    ];
+    assert_eq!(kinds(&base), rules_and_dashboards);
     let kps = kustomize("overlays/kube-prometheus-stack");
-    assert_eq!(kinds(&kps), ["ConfigMap", "PodMonitor", "PrometheusRule"]);
+    assert_eq!(kinds(&kps), rules_and_dashboards);
     for o in &kps {
         assert_eq!(
             o["metadata"]["labels"]["release"], "kube-prometheus-stack",
@@ -82,7 +88,12 @@ fn every_overlay_renders_the_objects_it_promises() {
     let sm = kustomize("overlays/service-monitor");
     assert_eq!(
         kinds(&sm),
-        ["ConfigMap", "PrometheusRule", "ServiceMonitor"]
+        [
+            "ConfigMap",
+            "PrometheusRule",
+            "PrometheusRule",
+            "ServiceMonitor"
+        ]
     );
 }
 
@@ -309,10 +320,15 @@ fn the_crd_check_catches_wrong_types_missing_and_undeclared_fields() {
 #[test]
 fn the_alerting_overlays_replace_the_prometheus_rule_and_query_a_datasource_they_define() {
     let sidecar = kustomize("overlays/grafana-alerting");
-    assert!(
-        sidecar.iter().all(|o| o["kind"] != "PrometheusRule"),
-        "alerts would fire twice"
-    );
+    // Only the recording rules stay with Prometheus: alerts would fire twice.
+    let rule_names = |objects: &[Value]| -> Vec<String> {
+        objects
+            .iter()
+            .filter(|o| o["kind"] == "PrometheusRule")
+            .map(|o| o["metadata"]["name"].as_str().unwrap_or("").to_string())
+            .collect()
+    };
+    assert_eq!(rule_names(&sidecar), ["vllm-recording"]);
     let rules_cm = sidecar
         .iter()
         .find(|o| o["metadata"]["labels"]["grafana_alert"] == "1")
@@ -336,7 +352,7 @@ fn the_alerting_overlays_replace_the_prometheus_rule_and_query_a_datasource_they
     }
 
     let ops = kustomize("overlays/grafana-operator-alerting");
-    assert!(ops.iter().all(|o| o["kind"] != "PrometheusRule"));
+    assert_eq!(rule_names(&ops), ["vllm-recording"]);
     let ds = ops
         .iter()
         .find(|o| o["kind"] == "GrafanaDatasource")

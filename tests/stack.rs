@@ -224,7 +224,7 @@ fn provisioning_points_at_the_services_and_dashboards() {
 fn config_command_writes_targets_prometheus_accepts() {
     let tmp = tempfile::tempdir().expect("tempdir");
     std::fs::create_dir_all(tmp.path().join("prometheus")).expect("mkdir");
-    for f in ["prometheus.yml", "rules.yml"] {
+    for f in ["prometheus.yml", "rules.yml", "recording.yml"] {
         std::fs::copy(
             Path::new(ROOT).join("prometheus").join(f),
             tmp.path().join("prometheus").join(f),

@@ -4,6 +4,7 @@
 
 mod grafana;
 mod prometheus;
+pub mod recording;
 mod rules;
 mod unit_tests;
 
@@ -22,6 +23,7 @@ use std::path::{Path, PathBuf};
 
 /// Files the generator owns, relative to the repository root.
 pub const PROMETHEUS_RULES: &str = "prometheus/rules.yml";
+pub const RECORDING_RULES: &str = "prometheus/recording.yml";
 pub const PROMTOOL_TESTS: &str = "prometheus/rules.test.yml";
 pub const GRAFANA_RULES: &str = "provisioning/alerting/vllm-rules.yml";
 
@@ -44,6 +46,7 @@ pub enum AlertsError {
 pub fn files(cfg: &AlertConfig) -> Result<Vec<(&'static str, String)>, AlertsError> {
     Ok(vec![
         (PROMETHEUS_RULES, prometheus_rules_yaml(cfg)?),
+        (RECORDING_RULES, recording::recording_rules_yaml(cfg)?),
         (PROMTOOL_TESTS, promtool_tests_yaml(cfg)?),
         (GRAFANA_RULES, grafana_rules_yaml(cfg)?),
     ])

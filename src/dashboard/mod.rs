@@ -9,6 +9,7 @@
 
 mod build;
 mod files;
+pub mod fleet;
 mod layout;
 pub mod model;
 mod notes;
@@ -104,10 +105,28 @@ pub fn overview(flavor: DatasourceFlavor) -> Dashboard {
     )
 }
 
-/// Every dashboard of a flavour with its file name.
+/// The Fleet dashboard on recorded series (Prometheus flavour) or on raw
+/// series (for comparisons).
+pub fn fleet(source: fleet::Source) -> Dashboard {
+    let (uid, title) = match source {
+        fleet::Source::Recorded => ("vllm-fleet", "vLLM / Fleet"),
+        fleet::Source::Raw => ("vllm-fleet-raw", "vLLM / Fleet (raw series)"),
+    };
+    fleet::dashboard(source, PROMETHEUS_ID, uid, title)
+}
+
+/// Every dashboard of a flavour with its file name. The Fleet dashboard
+/// reads recording rules, which only a Prometheus server evaluates.
 pub fn all(flavor: DatasourceFlavor) -> Vec<(String, Dashboard)> {
     let (file, _) = flavor.suffix();
-    vec![(format!("vllm-overview{file}.json"), overview(flavor))]
+    let mut out = vec![(format!("vllm-overview{file}.json"), overview(flavor))];
+    if flavor == DatasourceFlavor::Prometheus {
+        out.push((
+            "vllm-fleet.json".to_string(),
+            fleet(fleet::Source::Recorded),
+        ));
+    }
+    out
 }
 
 /// [`all`] with a deployment's scoping (extra matchers, instance label).

@@ -220,10 +220,13 @@ pub fn sum_rate(sel: &Selector, by: &[&str]) -> Expr {
 pub fn histogram_quantile(q: f64, hist: &Selector, by: &[&str]) -> Expr {
     let mut labels = vec!["le"];
     labels.extend_from_slice(by);
-    Expr::atom(format!(
-        "histogram_quantile({q}, {})",
-        sum_rate(&hist.bucket(), &labels)
-    ))
+    quantile_of_buckets(q, sum_rate(&hist.bucket(), &labels))
+}
+
+/// `histogram_quantile(q, buckets)` for bucket rates already summed by `le`
+/// (e.g. recorded ones).
+pub fn quantile_of_buckets(q: f64, buckets: Expr) -> Expr {
+    Expr::atom(format!("histogram_quantile({q}, {buckets})"))
 }
 
 /// Mean observation of a histogram over the rate window: rate of `_sum`

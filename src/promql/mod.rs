@@ -14,8 +14,9 @@ mod scoping;
 mod selector;
 
 pub use expr::{
-    aggregate, count, fallback, histogram_mean, histogram_quantile, increase, max, rate,
-    share_at_most, sum, sum_rate, topk, vector, version_proof, version_proof_all, Cmp, Expr,
+    aggregate, count, fallback, histogram_mean, histogram_quantile, increase, max,
+    quantile_of_buckets, rate, share_at_most, sum, sum_rate, topk, vector, version_proof,
+    version_proof_all, Cmp, Expr,
 };
 pub use rename::{counterpart, is_successor};
 pub use scoping::Scoping;

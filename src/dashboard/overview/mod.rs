@@ -71,23 +71,29 @@ pub(super) fn dashboard(datasource_type: &str, uid: &str, title: &str) -> Dashbo
         refresh: "30s".to_string(),
         schema_version: SCHEMA_VERSION,
         version: 1,
-        annotations: Annotations {
-            list: vec![Annotation {
-                built_in: 1,
-                datasource: DataSourceRef {
-                    kind: "grafana".to_string(),
-                    uid: "-- Grafana --".to_string(),
-                },
-                enable: true,
-                hide: true,
-                icon_color: "rgba(0, 211, 255, 1)".to_string(),
-                name: "Annotations & Alerts".to_string(),
-                kind: "dashboard".to_string(),
-            }],
-        },
+        annotations: annotations(),
         templating: Templating {
             list: variables(datasource_type),
         },
         panels: layout.finish(),
+    }
+}
+
+/// Grafana's built-in annotations (alerts and manual annotations), shared by
+/// every dashboard.
+pub(super) fn annotations() -> Annotations {
+    Annotations {
+        list: vec![Annotation {
+            built_in: 1,
+            datasource: DataSourceRef {
+                kind: "grafana".to_string(),
+                uid: "-- Grafana --".to_string(),
+            },
+            enable: true,
+            hide: true,
+            icon_color: "rgba(0, 211, 255, 1)".to_string(),
+            name: "Annotations & Alerts".to_string(),
+            kind: "dashboard".to_string(),
+        }],
     }
 }
