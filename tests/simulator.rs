@@ -22,11 +22,12 @@ fn cfg(version: Version) -> SimConfig {
 /// The configurations every structural test runs on.
 fn matrix() -> Vec<(&'static str, SimConfig)> {
     vec![
+        ("0.34", cfg(v(0, 34, 0))),
         ("0.33", cfg(v(0, 33, 0))),
         ("0.11", cfg(v(0, 11, 0))),
         ("0.7", cfg(v(0, 7, 0))),
         (
-            "0.33 spec+lora, 2 models × 2 engines",
+            "0.34 spec+lora, 2 models × 2 engines",
             SimConfig {
                 spec_decode: true,
                 lora: true,
@@ -36,9 +37,17 @@ fn matrix() -> Vec<(&'static str, SimConfig)> {
             },
         ),
         (
-            "0.33 api_servers=2",
+            "0.34 api_servers=2",
             SimConfig {
                 api_servers: 2,
+                ..SimConfig::default()
+            },
+        ),
+        (
+            "0.34 kv_offload, 2 engines",
+            SimConfig {
+                kv_offload: true,
+                engines: 2,
                 ..SimConfig::default()
             },
         ),
@@ -56,6 +65,7 @@ fn expected_metrics(c: &SimConfig) -> Vec<&'static MetricDef> {
         multi_api_server: c.api_servers > 1,
         linux: true,
         traffic: true,
+        kv_offload: c.kv_offload,
     };
     catalog::metrics_at(c.version, Engine::default_for(c.version), features).collect()
 }
@@ -220,6 +230,7 @@ fn every_release_renders_its_catalog_set() {
                 api_servers,
                 spec_decode: true,
                 lora: true,
+                kv_offload: true,
                 ..SimConfig::default()
             };
             let text = snapshot(&c, Duration::from_secs(60));
@@ -246,10 +257,80 @@ fn finished_reasons_follow_the_release() {
         ["abort", "length", "stop"].map(String::from).into()
     );
     assert_eq!(
-        reasons(v(0, 33, 0)),
+        reasons(v(0, 34, 0)),
         ["abort", "error", "length", "repetition", "stop"]
             .map(String::from)
             .into()
+    );
+}
+
+#[test]
+fn release_0_34_renders_requests_and_offload_tiers() {
+    use catalog::names::{
+        KV_OFFLOAD_STORE_BYTES, KV_OFFLOAD_TIERING_DEFERRED_RELEASE_CHUNKS,
+        KV_OFFLOAD_TIERING_DEFERRED_RELEASE_HOLD, KV_OFFLOAD_TIERING_READ_BYTES,
+        REQUEST_RENDER_DURATION,
+    };
+    let render = |c: &SimConfig| {
+        let text = snapshot(c, Duration::from_secs(120));
+        let exp = parsed(&text);
+        let counts: BTreeMap<String, f64> = exp
+            .family(REQUEST_RENDER_DURATION)
+            .map(|f| {
+                f.samples
+                    .iter()
+                    .filter(|s| s.name.ends_with("_count"))
+                    .filter_map(|s| Some((s.label("request_type")?.to_string(), s.value)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        counts
+    };
+    // One histogram child per request type, created by its first request;
+    // chat dominates the simulated traffic.
+    let counts = render(&cfg(v(0, 34, 0)));
+    assert_eq!(counts.keys().collect::<Vec<_>>(), ["chat", "completion"]);
+    assert!(counts["chat"] > counts["completion"] && counts["completion"] > 0.0);
+    assert!(
+        render(&cfg(v(0, 33, 0))).is_empty(),
+        "0.33 has no render metric"
+    );
+
+    let offload = |version| {
+        let c = SimConfig {
+            version,
+            kv_offload: true,
+            ..SimConfig::default()
+        };
+        snapshot(&c, Duration::from_secs(120))
+    };
+    let text = offload(v(0, 34, 0));
+    let exp = parsed(&text);
+    let chunks = exp
+        .family(KV_OFFLOAD_TIERING_DEFERRED_RELEASE_CHUNKS)
+        .expect("deferred-release gauge with kv_offload");
+    assert!(chunks
+        .samples
+        .iter()
+        .all(|s| s.label("tier") == Some("1:fs") && s.value == 0.0));
+    assert!(exp
+        .family(KV_OFFLOAD_TIERING_DEFERRED_RELEASE_HOLD)
+        .is_some());
+    assert!(
+        value(&exp, KV_OFFLOAD_STORE_BYTES) > 0.0,
+        "stores grow with prompts"
+    );
+
+    let older = offload(v(0, 33, 0));
+    let exp = parsed(&older);
+    assert!(exp.family(KV_OFFLOAD_TIERING_READ_BYTES).is_some());
+    assert!(exp
+        .family(KV_OFFLOAD_TIERING_DEFERRED_RELEASE_CHUNKS)
+        .is_none());
+    let plain = snapshot(&cfg(v(0, 34, 0)), Duration::from_secs(60));
+    assert!(
+        !plain.contains("vllm:kv_offload_"),
+        "no offload metrics without the connector"
     );
 }
 
@@ -626,7 +707,10 @@ async fn http_routes_behave_like_vllm() {
             .expect("GET /version"),
     )
     .await;
-    assert_eq!(version, serde_json::json!({ "version": "0.33.0" }));
+    assert_eq!(
+        version,
+        serde_json::json!({ "version": catalog::LATEST.to_string() })
+    );
 
     let models = json(
         http.get(url("/v1/models"))

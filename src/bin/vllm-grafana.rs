@@ -33,8 +33,8 @@ enum Command {
         /// Data-parallel engines per model.
         #[arg(long, default_value_t = 1)]
         engines: usize,
-        /// vLLM release to imitate, e.g. 0.33, 0.11, 0.7.
-        #[arg(long = "vllm-version", default_value = "0.33")]
+        /// vLLM release to imitate, e.g. 0.34, 0.11, 0.7.
+        #[arg(long = "vllm-version", default_value = "0.34")]
         vllm_version: Version,
         /// Serve the speculative-decoding metrics (draft and accepted tokens).
         #[arg(long)]
@@ -42,6 +42,9 @@ enum Command {
         /// Serve the LoRA adapter metrics (running and waiting adapters).
         #[arg(long)]
         lora: bool,
+        /// Serve the KV offloading connector's metrics (with a secondary tier).
+        #[arg(long)]
+        kv_offload: bool,
         /// API server processes; more than one drops python_*, process_* and _created.
         #[arg(long, default_value_t = 1)]
         api_servers: usize,
@@ -180,6 +183,7 @@ async fn run(command: Command) -> ExitCode {
             vllm_version,
             spec_decode,
             lora,
+            kv_offload,
             api_servers,
             rps,
             seed,
@@ -192,6 +196,7 @@ async fn run(command: Command) -> ExitCode {
                 version: vllm_version,
                 spec_decode,
                 lora,
+                kv_offload,
                 api_servers,
                 seed,
                 requests_per_second: rps,

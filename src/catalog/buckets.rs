@@ -26,12 +26,30 @@ pub enum Buckets {
     Operation,
     /// Websocket connection durations.
     Connection,
-    /// Transfer sizes of KV connectors.
+    /// Transfer sizes of the NIXL and Mooncake connectors (powers of four).
     TransferBytes,
-    /// Transfer times of KV connectors.
+    /// Transfer durations of the NIXL and Mooncake connectors.
     TransferSeconds,
+    /// NIXL post times and HF3FS save/load durations.
+    TransferSecondsFine,
     /// Descriptor counts of KV connectors.
     Descriptors,
+    /// Transfer sizes of the offloading connector (1 MB to 200 MB).
+    OffloadTransferBytes,
+    /// Blocking time of one offload lookup.
+    LookupSync,
+    /// Time a deferred offload lookup takes to resolve.
+    LookupAsync,
+    /// CPU chunks per offload store (powers of four).
+    OffloadChunks,
+    /// Promotion jobs from a secondary offload tier.
+    PromotionLatency,
+    /// How long failed promotions hold primary-tier chunks.
+    DeferredReleaseHold,
+    /// Mooncake store operations.
+    StoreOperation,
+    /// Rendering a request (templating, tokenisation, multimodal inputs).
+    Render,
 }
 
 /// 0.8.4 widened the latency buckets (PR #15202).
@@ -96,8 +114,10 @@ impl Buckets {
                 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0, 5000.0,
                 10000.0,
             ],
-            Buckets::Operation => &[0.01, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 600.0],
-            Buckets::Connection => &[0.5, 1.0, 5.0, 30.0, 60.0, 300.0, 600.0, 1800.0],
+            Buckets::Operation => &[0.01, 0.1, 1.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0],
+            Buckets::Connection => &[
+                0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0,
+            ],
             Buckets::TransferBytes => &[
                 2048.0,
                 8192.0,
@@ -112,10 +132,75 @@ impl Buckets {
                 2147483648.0,
                 8589934592.0,
             ],
-            Buckets::TransferSeconds => &[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0],
-            Buckets::Descriptors => &[10.0, 100.0, 1000.0, 5000.0, 10000.0, 50000.0],
+            Buckets::TransferSeconds => &[
+                0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 5.0,
+            ],
+            Buckets::TransferSecondsFine => &[
+                0.001, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 5.0,
+            ],
+            Buckets::Descriptors => &[
+                10.0, 20.0, 30.0, 50.0, 75.0, 100.0, 200.0, 400.0, 1000.0, 2000.0, 4000.0, 10000.0,
+                20000.0, 50000.0,
+            ],
+            Buckets::OffloadTransferBytes => {
+                &[1e6, 5e6, 10e6, 20e6, 40e6, 60e6, 80e6, 100e6, 150e6, 200e6]
+            }
+            Buckets::LookupSync => &[
+                0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0,
+            ],
+            Buckets::LookupAsync => &[
+                0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0,
+            ],
+            Buckets::OffloadChunks => &[
+                1.0, 4.0, 16.0, 64.0, 256.0, 1024.0, 4096.0, 16384.0, 65536.0, 262144.0,
+            ],
+            Buckets::PromotionLatency => &[
+                0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+            ],
+            Buckets::DeferredReleaseHold => &[
+                0.01, 0.05, 0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0,
+            ],
+            Buckets::StoreOperation => &[
+                0.001, 0.005, 0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0,
+            ],
+            Buckets::Render => &[
+                0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+                1.0, 2.5, 5.0, 10.0,
+            ],
         };
         list.to_vec()
+    }
+}
+
+/// The bounds a release serves, as a reader without the model's context
+/// length can state them.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum BucketBounds {
+    /// Finite upper bounds (`+Inf` is implied).
+    List(Vec<f64>),
+    /// `build_1_2_5_buckets(max_model_len)`: 1, 2, 5, 10, ... up to the
+    /// model's context length.
+    #[serde(serialize_with = "one_two_five_spec")]
+    OneTwoFive,
+}
+
+fn one_two_five_spec<S: serde::Serializer>(s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeStruct;
+    let mut st = s.serialize_struct("OneTwoFive", 2)?;
+    st.serialize_field("series", "1-2-5")?;
+    st.serialize_field("up_to", "max_model_len")?;
+    st.end()
+}
+
+impl Buckets {
+    /// [`Buckets::bounds`] without a context length: the token families say
+    /// which series they follow instead.
+    pub fn bounds_spec(self, version: Version) -> BucketBounds {
+        match self {
+            Buckets::RequestTokens => BucketBounds::OneTwoFive,
+            _ => BucketBounds::List(self.bounds(version, 0)),
+        }
     }
 }
 

@@ -1,4 +1,4 @@
-//! The metric catalog: every metric a vLLM server has exposed from 0.4 to today,
+//! The metric catalog: every metric a vLLM server has exposed from 0.2 to today,
 //! with its type, unit, labels, meaning and history.
 //!
 //! This is the single source of truth for metric names. The simulator, the
@@ -6,6 +6,7 @@
 //! from [`names`] and facts from [`METRICS`]; no other module types a metric name.
 
 mod buckets;
+mod json;
 mod markdown;
 pub mod names;
 mod runtime;
@@ -13,7 +14,8 @@ pub mod sniff;
 mod version;
 mod vllm;
 
-pub use buckets::Buckets;
+pub use buckets::{BucketBounds, Buckets};
+pub use json::Fact;
 pub use markdown::markdown;
 pub use version::{
     v, Version, VersionParseError, ENGINE_LABEL_FROM, LATEST, RELEASES, V0_LAST, V1_DEFAULT_FROM,
@@ -159,8 +161,13 @@ pub enum Condition {
     SingleApiServer,
     /// `process_*` read `/proc`: Linux only.
     Linux,
-    /// A KV connector (NIXL, offloading, Mooncake, ...).
+    /// A KV connector other than the offloading one (NIXL, Mooncake, HF3FS,
+    /// HiSparse, UMBP, the simple CPU offload connector, ...).
     KvConnector,
+    /// The offloading connector (`OffloadingConnector`, `--kv-offloading-backend native`).
+    KvOffload,
+    /// The offloading connector with secondary tiers (its tiering spec).
+    KvOffloadTiering,
     /// The instance consumes KV from another (`kv_transfer_config.is_kv_consumer`).
     KvConsumer,
     /// `--kv-cache-metrics`.
@@ -205,8 +212,9 @@ pub enum Scope {
     CacheConfig,
 }
 
-/// Everything known about one exposed metric family.
-#[derive(Clone, Copy, Debug, Serialize)]
+/// Everything known about one exposed metric family. Its JSON form (see
+/// `json.rs`) adds the facts each release's source defines.
+#[derive(Clone, Copy, Debug)]
 pub struct MetricDef {
     /// The name as used in PromQL: counters end in `_total`, histograms are the
     /// base of `_bucket`/`_sum`/`_count`.
@@ -382,6 +390,8 @@ pub struct Features {
     pub linux: bool,
     /// Lazily created label sets have been hit by traffic.
     pub traffic: bool,
+    /// The offloading connector, with a CPU primary tier and one secondary tier.
+    pub kv_offload: bool,
 }
 
 impl Features {
@@ -393,6 +403,7 @@ impl Features {
             Condition::SingleApiServer => !self.multi_api_server,
             Condition::Linux => self.linux,
             Condition::Traffic => self.traffic,
+            Condition::KvOffload | Condition::KvOffloadTiering => self.kv_offload,
             _ => false,
         }
     }

@@ -67,6 +67,7 @@ pub const REQUEST_DECODE_TIME: &str = "vllm:request_decode_time_seconds";
 pub const TIME_IN_QUEUE_REQUESTS: &str = "vllm:time_in_queue_requests";
 pub const MODEL_FORWARD_TIME: &str = "vllm:model_forward_time_milliseconds";
 pub const MODEL_EXECUTE_TIME: &str = "vllm:model_execute_time_milliseconds";
+pub const REQUEST_RENDER_DURATION: &str = "vllm:request_render_duration_seconds";
 
 // LoRA, speculative decoding, diffusion.
 pub const LORA_REQUESTS_INFO: &str = "vllm:lora_requests_info";
@@ -95,12 +96,102 @@ pub const NIXL_NUM_DESCRIPTORS: &str = "vllm:nixl_num_descriptors";
 pub const NIXL_NUM_FAILED_TRANSFERS: &str = "vllm:nixl_num_failed_transfers_total";
 pub const NIXL_NUM_FAILED_NOTIFICATIONS: &str = "vllm:nixl_num_failed_notifications_total";
 pub const NIXL_NUM_KV_EXPIRED_REQS: &str = "vllm:nixl_num_kv_expired_reqs_total";
+pub const NIXL_NUM_NOTIFICATIONS_AFTER_EXPIRY: &str =
+    "vllm:nixl_num_notifications_after_expiry_total";
+pub const MOONCAKE_XFER_TIME: &str = "vllm:mooncake_xfer_time_seconds";
+pub const MOONCAKE_BYTES_TRANSFERRED: &str = "vllm:mooncake_bytes_transferred";
+pub const MOONCAKE_NUM_DESCRIPTORS: &str = "vllm:mooncake_num_descriptors";
+pub const MOONCAKE_NUM_FAILED_TRANSFERS: &str = "vllm:mooncake_num_failed_transfers_total";
+pub const MOONCAKE_NUM_FAILED_RECVS: &str = "vllm:mooncake_num_failed_recvs_total";
+pub const MOONCAKE_NUM_KV_EXPIRED_REQS: &str = "vllm:mooncake_num_kv_expired_reqs_total";
+pub const MOONCAKE_STORE_OPERATION_TIME: &str = "vllm:mooncake_store_operation_time_seconds";
+pub const MOONCAKE_STORE_OPERATIONS: &str = "vllm:mooncake_store_operation_total";
+pub const MOONCAKE_STORE_OPERATION_KEYS: &str = "vllm:mooncake_store_operation_keys_total";
+pub const MOONCAKE_STORE_OPERATION_BYTES: &str = "vllm:mooncake_store_operation_bytes_total";
+pub const MOONCAKE_STORE_OPERATION_FAILED_KEYS: &str =
+    "vllm:mooncake_store_operation_failed_keys_total";
+pub const HF3FS_SAVE_DURATION: &str = "vllm:hf3fs_save_duration_seconds";
+pub const HF3FS_LOAD_DURATION: &str = "vllm:hf3fs_load_duration_seconds";
+pub const HF3FS_NUM_FAILED_SAVE: &str = "vllm:hf3fs_num_failed_save_total";
+pub const HF3FS_NUM_FAILED_LOAD: &str = "vllm:hf3fs_num_failed_load_total";
+pub const HISPARSE_CACHE_HITS: &str = "vllm:hisparse_cache_hits_total";
+pub const HISPARSE_CACHE_MISSES: &str = "vllm:hisparse_cache_misses_total";
+pub const HISPARSE_HOST_TO_DEVICE_BYTES: &str = "vllm:hisparse_host_to_device_bytes_total";
+pub const HISPARSE_HOST_CACHE_USAGE_PERC: &str = "vllm:hisparse_host_cache_usage_perc";
+pub const HISPARSE_PENDING_PAGE_TRANSFERS: &str = "vllm:hisparse_pending_page_transfers";
+pub const HISPARSE_HOST_BLOCK_LIFETIME: &str = "vllm:hisparse_host_block_lifetime_seconds";
+pub const HISPARSE_HOST_BLOCK_IDLE_BEFORE_EVICT: &str =
+    "vllm:hisparse_host_block_idle_before_evict_seconds";
+pub const HISPARSE_HOST_BLOCK_REUSE_GAP: &str = "vllm:hisparse_host_block_reuse_gap_seconds";
+pub const UMBP_TRANSFER_SUBMITTED: &str = "vllm:umbp_transfer_submitted_total";
+pub const UMBP_TRANSFER_COMPLETED: &str = "vllm:umbp_transfer_completed_total";
+pub const UMBP_TRANSFER_FAILED: &str = "vllm:umbp_transfer_failed_total";
+pub const UMBP_TRANSFER_BYTES: &str = "vllm:umbp_transfer_bytes_total";
+pub const SIMPLE_KV_OFFLOAD_SAVE_OUTCOMES: &str = "vllm:simple_kv_offload_save_outcomes_total";
+pub const SIMPLE_KV_OFFLOAD_LOAD_BLOCKS: &str = "vllm:simple_kv_offload_load_blocks_total";
+pub const SIMPLE_KV_OFFLOAD_USED_BLOCKS: &str = "vllm:simple_kv_offload_used_blocks";
+pub const SIMPLE_KV_OFFLOAD_PENDING_STORE_BLOCKS: &str =
+    "vllm:simple_kv_offload_pending_store_blocks";
+pub const SIMPLE_KV_OFFLOAD_INFO: &str = "vllm:simple_kv_offload_info";
+
+// The offloading connector (`OffloadingConnector`) and its secondary tiers.
 pub const KV_OFFLOAD_TOTAL_BYTES: &str = "vllm:kv_offload_total_bytes_total";
 pub const KV_OFFLOAD_TOTAL_TIME: &str = "vllm:kv_offload_total_time_total";
 pub const KV_OFFLOAD_SIZE: &str = "vllm:kv_offload_size";
 pub const KV_OFFLOAD_LOAD_BYTES: &str = "vllm:kv_offload_load_bytes_total";
+pub const KV_OFFLOAD_LOAD_TIME: &str = "vllm:kv_offload_load_time_total";
+pub const KV_OFFLOAD_LOAD_SIZE: &str = "vllm:kv_offload_load_size";
 pub const KV_OFFLOAD_STORE_BYTES: &str = "vllm:kv_offload_store_bytes_total";
+pub const KV_OFFLOAD_STORE_TIME: &str = "vllm:kv_offload_store_time_total";
+pub const KV_OFFLOAD_STORE_SIZE: &str = "vllm:kv_offload_store_size";
+pub const KV_OFFLOAD_STORES_SKIPPED: &str = "vllm:kv_offload_stores_skipped_total";
+pub const KV_OFFLOAD_LOOKUP_SYNC_DELAY: &str = "vllm:kv_offload_lookup_sync_delay_seconds";
+pub const KV_OFFLOAD_LOOKUP_ASYNC_DELAY: &str = "vllm:kv_offload_lookup_async_delay_seconds";
+pub const KV_OFFLOAD_ALLOCATION_FAILURE: &str = "vllm:kv_offload_allocation_failure_total";
+pub const KV_OFFLOAD_CONFIG_INFO: &str = "vllm:kv_offload_config_info";
 pub const KV_OFFLOAD_CPU_CACHE_USAGE_PERC: &str = "vllm:kv_offload_cpu_cache_usage_perc";
+pub const KV_OFFLOAD_CPU_CACHE_WRITE_USAGE_PERC: &str =
+    "vllm:kv_offload_cpu_cache_write_usage_perc";
+pub const KV_OFFLOAD_CPU_CACHE_READ_USAGE_PERC: &str = "vllm:kv_offload_cpu_cache_read_usage_perc";
+pub const KV_OFFLOAD_CPU_ALLOCATION_SIZE: &str = "vllm:kv_offload_cpu_allocation_size";
+pub const KV_OFFLOAD_TIERING_LOOKUP_SYNC_DELAY: &str =
+    "vllm:kv_offload_tiering_lookup_sync_delay_seconds";
+pub const KV_OFFLOAD_TIERING_LOOKUP_ASYNC_DELAY: &str =
+    "vllm:kv_offload_tiering_lookup_async_delay_seconds";
+pub const KV_OFFLOAD_TIERING_READ_BYTES: &str = "vllm:kv_offload_tiering_read_bytes_total";
+pub const KV_OFFLOAD_TIERING_READ_TIME: &str = "vllm:kv_offload_tiering_read_time_total";
+pub const KV_OFFLOAD_TIERING_WRITE_BYTES: &str = "vllm:kv_offload_tiering_write_bytes_total";
+pub const KV_OFFLOAD_TIERING_WRITE_TIME: &str = "vllm:kv_offload_tiering_write_time_total";
+pub const KV_OFFLOAD_TIERING_PROMOTION_JOB_FAILURES: &str =
+    "vllm:kv_offload_tiering_promotion_job_failures_total";
+pub const KV_OFFLOAD_TIERING_CASCADE_JOB_FAILURES: &str =
+    "vllm:kv_offload_tiering_cascade_job_failures_total";
+pub const KV_OFFLOAD_TIERING_CHUNK_QUERIES: &str = "vllm:kv_offload_tiering_chunk_queries_total";
+pub const KV_OFFLOAD_TIERING_CHUNK_HITS: &str = "vllm:kv_offload_tiering_chunk_hits_total";
+pub const KV_OFFLOAD_TIERING_PROMOTION_ALLOCATION_FAILURES: &str =
+    "vllm:kv_offload_tiering_promotion_allocation_failures_total";
+pub const KV_OFFLOAD_TIERING_PRIMARY_WRITE_USAGE_PERC: &str =
+    "vllm:kv_offload_tiering_primary_write_usage_perc";
+pub const KV_OFFLOAD_TIERING_PRIMARY_READ_USAGE_PERC: &str =
+    "vllm:kv_offload_tiering_primary_read_usage_perc";
+pub const KV_OFFLOAD_TIERING_ACTIVE_PROMOTION_JOBS: &str =
+    "vllm:kv_offload_tiering_active_promotion_jobs";
+pub const KV_OFFLOAD_TIERING_ACTIVE_CASCADE_JOBS: &str =
+    "vllm:kv_offload_tiering_active_cascade_jobs";
+pub const KV_OFFLOAD_TIERING_BACKPRESSURE_STORE_LATENCY_EMA: &str =
+    "vllm:kv_offload_tiering_backpressure_store_latency_ema";
+pub const KV_OFFLOAD_TIERING_BACKPRESSURE_STORES_DROPPED: &str =
+    "vllm:kv_offload_tiering_backpressure_stores_dropped_total";
+pub const KV_OFFLOAD_TIERING_BACKPRESSURE_BLOCKS_DROPPED: &str =
+    "vllm:kv_offload_tiering_backpressure_blocks_dropped_total";
+pub const KV_OFFLOAD_TIERING_PROMOTION_LATENCY: &str =
+    "vllm:kv_offload_tiering_promotion_latency_seconds";
+pub const KV_OFFLOAD_TIERING_DEFERRED_RELEASE_CHUNKS: &str =
+    "vllm:kv_offload_tiering_deferred_release_chunks";
+pub const KV_OFFLOAD_TIERING_DEFERRED_RELEASE_HOLD: &str =
+    "vllm:kv_offload_tiering_deferred_release_hold_seconds";
+
+// Other optional subsystems.
 pub const SLEEP_MODE_OPERATION_DURATION: &str = "vllm:sleep_mode_operation_duration_seconds";
 pub const SLEEP_MODE_OPERATIONS_IN_FLIGHT: &str = "vllm:sleep_mode_operations_in_flight";
 pub const RL_WEIGHT_UPDATE_OPERATION_DURATION: &str =

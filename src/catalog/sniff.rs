@@ -158,7 +158,12 @@ pub fn sniff(exposition: &Exposition<'_>) -> Sniffed {
         if def.requires.contains(&Condition::Lora) {
             out.features.lora = true;
         }
-        if def.requires.contains(&Condition::KvConnector) {
+        if def.requires.iter().any(|c| {
+            matches!(
+                c,
+                Condition::KvConnector | Condition::KvOffload | Condition::KvOffloadTiering
+            )
+        }) {
             out.features.kv_connector = true;
         }
         if def.requires.contains(&Condition::KvCacheMetrics) {

@@ -160,3 +160,62 @@ fn docs_metrics_md_is_generated_from_the_catalog() {
         "docs/METRICS.md is out of date: run `UPDATE_DOCS=1 cargo test --lib catalog`"
     );
 }
+
+#[test]
+fn release_0_34_adds_three_families_and_drops_none() {
+    let names_at = |version| -> HashSet<&'static str> {
+        METRICS
+            .iter()
+            .filter(|m| m.exposed_at(version, Engine::V1, true))
+            .map(|m| m.name)
+            .collect()
+    };
+    let (before, after) = (names_at(v(0, 33, 0)), names_at(v(0, 34, 0)));
+    let mut added: Vec<_> = after.difference(&before).copied().collect();
+    added.sort_unstable();
+    assert_eq!(
+        added,
+        [
+            names::KV_OFFLOAD_TIERING_DEFERRED_RELEASE_CHUNKS,
+            names::KV_OFFLOAD_TIERING_DEFERRED_RELEASE_HOLD,
+            names::REQUEST_RENDER_DURATION,
+        ]
+    );
+    assert!(before.is_subset(&after), "0.34 renamed or removed nothing");
+    assert_eq!(LATEST, v(0, 34, 0));
+
+    let render = lookup(names::REQUEST_RENDER_DURATION).expect("in catalog");
+    assert_eq!(render.kind, Kind::Histogram);
+    assert_eq!(render.common_labels(LATEST, Engine::V1), ["model_name"]);
+    assert_eq!(
+        render.label_values_at("request_type", LATEST),
+        ["chat", "completion"]
+    );
+    assert_eq!(
+        render.buckets.map(|b| b.bounds(LATEST, 0).len()),
+        Some(16),
+        "0.1 ms to 10 s"
+    );
+
+    // The tiering families exist only with the offloading connector's tiers.
+    let plain = Features {
+        linux: true,
+        traffic: true,
+        ..Features::default()
+    };
+    let offload = Features {
+        kv_offload: true,
+        ..plain
+    };
+    for name in [
+        names::KV_OFFLOAD_TIERING_DEFERRED_RELEASE_CHUNKS,
+        names::KV_OFFLOAD_TIERING_DEFERRED_RELEASE_HOLD,
+    ] {
+        let m = lookup(name).expect("in catalog");
+        assert!(m.requires.contains(&Condition::KvOffloadTiering), "{name}");
+        let labels: Vec<_> = m.extra_labels.iter().map(|l| l.name).collect();
+        assert_eq!(labels, ["tier"], "{name}");
+        assert!(!metrics_at(LATEST, Engine::V1, plain).any(|d| d.name == name));
+        assert!(metrics_at(LATEST, Engine::V1, offload).any(|d| d.name == name));
+    }
+}

@@ -108,10 +108,11 @@ pub const RELEASES: &[Version] = &[
     v(0, 31, 0),
     v(0, 32, 0),
     v(0, 33, 0),
+    v(0, 34, 0),
 ];
 
 /// The newest release the catalog knows.
-pub const LATEST: Version = v(0, 33, 0);
+pub const LATEST: Version = v(0, 34, 0);
 
 /// First release whose default engine is V1 (`VLLM_USE_V1` defaults to 1).
 pub const V1_DEFAULT_FROM: Version = v(0, 8, 0);

@@ -1,5 +1,6 @@
-//! The `vllm:` metrics, from the 0.2 aioprometheus exposition to 0.33.
-//! Facts come from the published wheels (see `docs/METRICS.md`).
+//! The `vllm:` metrics, from the 0.2 aioprometheus exposition to 0.34.
+//! Facts come from the published wheels; `scripts/catalog-drift.sh VERSION`
+//! compares them with a release's source.
 
 use super::buckets::Buckets as B;
 use super::names::*;
@@ -47,6 +48,48 @@ const CONNECTOR: MetricDef = MetricDef {
     ..BLANK
 };
 
+/// The offloading connector's metrics (the connector's own and its spec's).
+const OFFLOAD: MetricDef = MetricDef {
+    v1: Some(Span::since(v(0, 24, 0))),
+    requires: &[C::KvOffload],
+    ..BLANK
+};
+
+/// Metrics of the offloading connector's secondary tiers, labelled by tier
+/// (`"<index>:<type>"`, e.g. `1:fs`).
+const TIERING: MetricDef = MetricDef {
+    v1: Some(Span::since(v(0, 28, 0))),
+    extra_labels: TIER,
+    requires: &[C::KvOffload, C::KvOffloadTiering],
+    ..BLANK
+};
+
+const TIER: &[LabelDef] = &[LabelDef {
+    name: "tier",
+    values: &[],
+}];
+
+const TRANSFER_TYPE: &[LabelDef] = &[LabelDef {
+    name: "transfer_type",
+    values: &[("CPU_to_GPU", v(0, 16, 0)), ("GPU_to_CPU", v(0, 16, 0))],
+}];
+
+const OPERATION: &[LabelDef] = &[LabelDef {
+    name: "operation",
+    values: &[],
+}];
+
+const MOONCAKE_STORE: &[LabelDef] = &[
+    LabelDef {
+        name: "operation",
+        values: &[],
+    },
+    LabelDef {
+        name: "status",
+        values: &[],
+    },
+];
+
 pub(super) const METRICS: &[MetricDef] = &[
     // --- Scheduler state -------------------------------------------------
     MetricDef {
@@ -85,7 +128,7 @@ pub(super) const METRICS: &[MetricDef] = &[
         kind: Kind::Gauge,
         unit: Unit::Requests,
         extra_labels: &[LabelDef { name: "stage", values: &[("completed_waiting", v(0, 32, 0)), ("in_progress", v(0, 32, 0)), ("waiting_to_start", v(0, 32, 0))] }],
-        help: "Number of requests by asynchronous KV load stage.",
+        help: "Number of waiting requests by async KV load stage. Stage labels: 'waiting_to_start' = needs an async KV load that has not started; 'in_progress' = load started and not yet reported finished; 'completed_waiting' = load finished, request not running yet.",
         meaning: "Requests waiting on KV blocks fetched from another instance, by stage.",
         v1: Some(Span::since(v(0, 32, 0))),
         requires: &[C::KvConsumer],
@@ -175,7 +218,7 @@ pub(super) const METRICS: &[MetricDef] = &[
         name: GPU_PREFIX_CACHE_QUERIES,
         kind: Kind::Counter,
         unit: Unit::Tokens,
-        help: "GPU prefix cache queries, in terms of number of queried tokens.DEPRECATED: Use vllm:prefix_cache_queries instead.",
+        help: "GPU prefix cache queries, in terms of number of queriedtokens. DEPRECATED: Use vllm:prefix_cache_queries instead.",
         older_help: &[
             (v(0, 9, 0), "GPU prefix cache queries, in terms of number of queried blocks."),
             (v(0, 9, 2), "GPU prefix cache queries, in terms of number of queried tokens."),
@@ -189,7 +232,7 @@ pub(super) const METRICS: &[MetricDef] = &[
         name: GPU_PREFIX_CACHE_HITS,
         kind: Kind::Counter,
         unit: Unit::Tokens,
-        help: "GPU prefix cache hits, in terms of number of cached tokens.DEPRECATED: Use vllm:prefix_cache_hits instead.",
+        help: "GPU prefix cache hits, in terms of number of cached tokens. DEPRECATED: Use vllm:prefix_cache_hits instead.",
         older_help: &[
             (v(0, 9, 0), "GPU prefix cache hits, in terms of number of cached blocks."),
             (v(0, 9, 2), "GPU prefix cache hits, in terms of number of cached tokens."),
@@ -345,7 +388,7 @@ pub(super) const METRICS: &[MetricDef] = &[
         kind: Kind::Counter,
         unit: Unit::Requests,
         extra_labels: &[LabelDef { name: "status", values: &[("not_watermarked", v(0, 32, 0)), ("skipped", v(0, 32, 0)), ("watermarked", v(0, 32, 0))] }],
-        help: "Number of requests by watermark status.",
+        help: "Finished requests by watermark status (only with watermark_config).",
         meaning: "Requests by output watermarking outcome.",
         v1: Some(Span::since(v(0, 32, 0))),
         requires: &[C::Watermark],
@@ -405,7 +448,7 @@ pub(super) const METRICS: &[MetricDef] = &[
         kind: Kind::Counter,
         unit: Unit::Tokens,
         extra_labels: &[LabelDef { name: "source", values: &[("device", v(0, 32, 0)), ("disk", v(0, 32, 0)), ("external_unspecified", v(0, 32, 0)), ("host", v(0, 32, 0)), ("p2p", v(0, 32, 0))] }],
-        help: "Number of cached prompt tokens by cache tier.",
+        help: "Prefix-cache hit tokens by the cache tier that supplied them: device (local HBM), host (offloaded to DRAM), disk, p2p (transferred from another vLLM instance) or external_unspecified. Counted at admission; sums to vllm:prefix_cache_hits + vllm:external_prefix_cache_hits.",
         meaning: "Cached prompt tokens by the tier that supplied them.",
         v1: Some(Span::since(v(0, 32, 0))),
         ..BLANK
@@ -414,7 +457,7 @@ pub(super) const METRICS: &[MetricDef] = &[
         name: PROMPT_TOKENS_RECOMPUTED,
         kind: Kind::Counter,
         unit: Unit::Tokens,
-        help: "Number of prompt tokens recomputed.",
+        help: "Number of cached tokens recomputed for forward pass.",
         meaning: "Prompt tokens computed again (for example after preemption).",
         v1: Some(Span::until(v(0, 16, 0), v(0, 20, 0))),
         ..BLANK
@@ -582,6 +625,19 @@ pub(super) const METRICS: &[MetricDef] = &[
         ..LATENCY
     },
     MetricDef {
+        name: REQUEST_RENDER_DURATION,
+        kind: Kind::Histogram,
+        unit: Unit::Seconds,
+        scope: Scope::Model,
+        extra_labels: &[LabelDef { name: "request_type", values: &[("chat", v(0, 34, 0)), ("completion", v(0, 34, 0))] }],
+        help: "Time spent rendering a request, including chat templating, tokenization, and multimodal preprocessing.",
+        meaning: "API-server time turning a request into engine input (chat template, tokenisation, multimodal preprocessing) before it is queued; high values point at CPU-bound front ends or large multimodal inputs.",
+        v1: Some(Span::since(v(0, 34, 0))),
+        requires: &[C::Traffic],
+        buckets: Some(B::Render),
+        ..BLANK
+    },
+    MetricDef {
         name: TIME_IN_QUEUE_REQUESTS,
         help: "Histogram of time the request spent in the queue in seconds.",
         meaning: "V0 only: queue time; replaced by vllm:request_queue_time_seconds.",
@@ -706,7 +762,7 @@ pub(super) const METRICS: &[MetricDef] = &[
         name: DIFFUSION_NUM_DENOISING_STEPS,
         kind: Kind::Counter,
         unit: Unit::Count,
-        help: "Number of diffusion denoising steps.",
+        help: "Number of denoising steps.",
         meaning: "Denoising steps run by a diffusion language model.",
         v1: Some(Span::since(v(0, 24, 0))),
         requires: &[C::Diffusion],
@@ -716,7 +772,7 @@ pub(super) const METRICS: &[MetricDef] = &[
         name: DIFFUSION_NUM_CANVAS_POSITIONS,
         kind: Kind::Counter,
         unit: Unit::Count,
-        help: "Number of diffusion canvas positions.",
+        help: "Number of canvas positions evaluated.",
         meaning: "Canvas positions processed by a diffusion language model.",
         v1: Some(Span::since(v(0, 24, 0))),
         requires: &[C::Diffusion],
@@ -726,7 +782,7 @@ pub(super) const METRICS: &[MetricDef] = &[
         name: DIFFUSION_NUM_COMMITTED_TOKENS,
         kind: Kind::Counter,
         unit: Unit::Tokens,
-        help: "Number of diffusion committed tokens.",
+        help: "Number of committed (finalized) tokens.",
         meaning: "Tokens committed by a diffusion language model.",
         v1: Some(Span::since(v(0, 24, 0))),
         requires: &[C::Diffusion],
@@ -776,7 +832,7 @@ pub(super) const METRICS: &[MetricDef] = &[
         unit: Unit::Seconds,
         help: "Histogram of transfer post time for NIXL KV Cache transfers.",
         meaning: "Time to post NIXL KV transfers.",
-        buckets: Some(B::TransferSeconds),
+        buckets: Some(B::TransferSecondsFine),
         ..CONNECTOR
     },
     MetricDef {
@@ -792,7 +848,7 @@ pub(super) const METRICS: &[MetricDef] = &[
         name: NIXL_NUM_DESCRIPTORS,
         kind: Kind::Histogram,
         unit: Unit::Count,
-        help: "Histogram of number of descriptors per NIXL KV Cache transfers.",
+        help: "Histogram of number of descriptors per NIXL  KV Cache transfers.",
         meaning: "Descriptors per NIXL KV transfer.",
         buckets: Some(B::Descriptors),
         ..CONNECTOR
@@ -801,84 +857,718 @@ pub(super) const METRICS: &[MetricDef] = &[
         name: NIXL_NUM_FAILED_TRANSFERS,
         kind: Kind::Counter,
         unit: Unit::Count,
-        help: "Number of failed NIXL KV Cache transfers.",
-        meaning: "Failed NIXL KV transfers: disaggregated serving is degraded.",
+        help: "Number of failed NIXL KV Cache transfers, including handshake and notification failures. NOTE: KV expiry is tracked separately in vllm:nixl_num_kv_expired_reqs.",
+        older_help: &[(v(0, 31, 0), "Number of failed NIXL KV Cache transfers.")],
+        meaning: "Failed NIXL KV transfers (from 0.31 handshake and notification failures too): disaggregated serving is degraded.",
         ..CONNECTOR
     },
     MetricDef {
         name: NIXL_NUM_FAILED_NOTIFICATIONS,
         kind: Kind::Counter,
         unit: Unit::Count,
-        help: "Number of failed NIXL KV Cache notifications.",
-        meaning: "Failed NIXL notifications.",
+        help: "Number of failed NIXL KV Cache notifications. Retained for compatibility; these failures are also included in vllm:nixl_num_failed_transfers.",
+        older_help: &[(v(0, 31, 0), "Number of failed NIXL KV Cache notifications.")],
+        meaning: "Failed NIXL notifications (from 0.31 also counted in the failed transfers).",
         ..CONNECTOR
     },
     MetricDef {
         name: NIXL_NUM_KV_EXPIRED_REQS,
         kind: Kind::Counter,
         unit: Unit::Requests,
-        help: "Number of requests that had their KV expire.",
-        meaning: "Requests whose transferred KV expired before use.",
+        help: "Number of requests that had their KV expire. NOTE: This metric is tracked on the P instance.",
+        meaning: "Requests whose KV expired on the prefill instance before the decode instance fetched it.",
+        v1: Some(Span::since(v(0, 15, 0))),
         ..CONNECTOR
     },
+    MetricDef {
+        name: NIXL_NUM_NOTIFICATIONS_AFTER_EXPIRY,
+        kind: Kind::Counter,
+        unit: Unit::Count,
+        help: "Number of completion notifications for requests that were no longer tracked, usually because their KV lease expired. The KV blocks may have been reused before the transfer finished. Counted per notification (one per remote rank), not per request.",
+        meaning: "Transfers that completed after their request's KV lease expired: the blocks may have been reused, so the transferred KV may be wrong.",
+        v1: Some(Span::since(v(0, 32, 0))),
+        ..CONNECTOR
+    },
+    MetricDef {
+        name: MOONCAKE_XFER_TIME,
+        kind: Kind::Histogram,
+        unit: Unit::Seconds,
+        help: "Histogram of transfer duration for Mooncake KV Cache transfers.",
+        meaning: "Mooncake KV transfer durations.",
+        v1: Some(Span::since(v(0, 33, 0))),
+        buckets: Some(B::TransferSeconds),
+        ..CONNECTOR
+    },
+    MetricDef {
+        name: MOONCAKE_BYTES_TRANSFERRED,
+        kind: Kind::Histogram,
+        unit: Unit::Bytes,
+        help: "Histogram of bytes transferred per Mooncake KV Cache transfer.",
+        meaning: "Bytes per Mooncake KV transfer.",
+        v1: Some(Span::since(v(0, 33, 0))),
+        buckets: Some(B::TransferBytes),
+        ..CONNECTOR
+    },
+    MetricDef {
+        name: MOONCAKE_NUM_DESCRIPTORS,
+        kind: Kind::Histogram,
+        unit: Unit::Count,
+        help: "Histogram of number of descriptors per Mooncake KV Cache transfer.",
+        meaning: "Descriptors per Mooncake KV transfer.",
+        v1: Some(Span::since(v(0, 33, 0))),
+        buckets: Some(B::Descriptors),
+        ..CONNECTOR
+    },
+    MetricDef {
+        name: MOONCAKE_NUM_FAILED_TRANSFERS,
+        kind: Kind::Counter,
+        unit: Unit::Count,
+        help: "Number of failed Mooncake KV Cache transfers.",
+        meaning: "Failed Mooncake KV sends: disaggregated serving is degraded.",
+        v1: Some(Span::since(v(0, 33, 0))),
+        ..CONNECTOR
+    },
+    MetricDef {
+        name: MOONCAKE_NUM_FAILED_RECVS,
+        kind: Kind::Counter,
+        unit: Unit::Count,
+        help: "Number of failed Mooncake KV Cache receives.",
+        meaning: "Failed Mooncake KV receives: the decode instance recomputes the prompt.",
+        v1: Some(Span::since(v(0, 33, 0))),
+        ..CONNECTOR
+    },
+    MetricDef {
+        name: MOONCAKE_NUM_KV_EXPIRED_REQS,
+        kind: Kind::Counter,
+        unit: Unit::Requests,
+        help: "Number of requests that had their KV expire. NOTE: This metric is tracked on the P instance.",
+        meaning: "Requests whose KV expired on the prefill instance before the decode instance fetched it (Mooncake).",
+        v1: Some(Span::since(v(0, 33, 0))),
+        ..CONNECTOR
+    },
+    MetricDef {
+        name: MOONCAKE_STORE_OPERATION_TIME,
+        kind: Kind::Histogram,
+        unit: Unit::Seconds,
+        extra_labels: MOONCAKE_STORE,
+        help: "Histogram of Mooncake store communication time.",
+        meaning: "Duration of Mooncake store operations, by operation and status.",
+        v1: Some(Span::since(v(0, 22, 0))),
+        buckets: Some(B::StoreOperation),
+        ..CONNECTOR
+    },
+    MetricDef {
+        name: MOONCAKE_STORE_OPERATIONS,
+        kind: Kind::Counter,
+        unit: Unit::Count,
+        extra_labels: MOONCAKE_STORE,
+        help: "Number of Mooncake store communication operations.",
+        meaning: "Mooncake store operations, by operation and status.",
+        v1: Some(Span::since(v(0, 22, 0))),
+        ..CONNECTOR
+    },
+    MetricDef {
+        name: MOONCAKE_STORE_OPERATION_KEYS,
+        kind: Kind::Counter,
+        unit: Unit::Count,
+        extra_labels: MOONCAKE_STORE,
+        help: "Number of Mooncake store keys touched by operations.",
+        meaning: "Keys read or written in the Mooncake store.",
+        v1: Some(Span::since(v(0, 22, 0))),
+        ..CONNECTOR
+    },
+    MetricDef {
+        name: MOONCAKE_STORE_OPERATION_BYTES,
+        kind: Kind::Counter,
+        unit: Unit::Bytes,
+        extra_labels: MOONCAKE_STORE,
+        help: "Number of bytes transferred by Mooncake store operations.",
+        meaning: "Bytes moved to and from the Mooncake store.",
+        v1: Some(Span::since(v(0, 22, 0))),
+        ..CONNECTOR
+    },
+    MetricDef {
+        name: MOONCAKE_STORE_OPERATION_FAILED_KEYS,
+        kind: Kind::Counter,
+        unit: Unit::Count,
+        extra_labels: MOONCAKE_STORE,
+        help: "Number of Mooncake store keys that failed in operations.",
+        meaning: "Mooncake store keys whose operation failed.",
+        v1: Some(Span::since(v(0, 22, 0))),
+        ..CONNECTOR
+    },
+    MetricDef {
+        name: HF3FS_SAVE_DURATION,
+        kind: Kind::Histogram,
+        unit: Unit::Seconds,
+        help: "Histogram of save duration for HF3FSKVConnector.",
+        meaning: "Time to save KV blocks to 3FS.",
+        v1: Some(Span::since(v(0, 20, 0))),
+        buckets: Some(B::TransferSecondsFine),
+        ..CONNECTOR
+    },
+    MetricDef {
+        name: HF3FS_LOAD_DURATION,
+        kind: Kind::Histogram,
+        unit: Unit::Seconds,
+        help: "Histogram of load duration for HF3FSKVConnector.",
+        meaning: "Time to load KV blocks from 3FS.",
+        v1: Some(Span::since(v(0, 20, 0))),
+        buckets: Some(B::TransferSecondsFine),
+        ..CONNECTOR
+    },
+    MetricDef {
+        name: HF3FS_NUM_FAILED_SAVE,
+        kind: Kind::Counter,
+        unit: Unit::Count,
+        help: "Number of failed HF3FS KV save.",
+        meaning: "KV saves to 3FS that failed.",
+        v1: Some(Span::since(v(0, 20, 0))),
+        ..CONNECTOR
+    },
+    MetricDef {
+        name: HF3FS_NUM_FAILED_LOAD,
+        kind: Kind::Counter,
+        unit: Unit::Count,
+        help: "Number of failed HF3FS KV load.",
+        meaning: "KV loads from 3FS that failed: those prompts are recomputed.",
+        v1: Some(Span::since(v(0, 20, 0))),
+        ..CONNECTOR
+    },
+    MetricDef {
+        name: HISPARSE_CACHE_HITS,
+        kind: Kind::Counter,
+        unit: Unit::Count,
+        help: "Number of HiSparse device hot-buffer hits.",
+        meaning: "Sparse-attention KV lookups served from the GPU hot buffer.",
+        v1: Some(Span::since(v(0, 30, 0))),
+        ..CONNECTOR
+    },
+    MetricDef {
+        name: HISPARSE_CACHE_MISSES,
+        kind: Kind::Counter,
+        unit: Unit::Count,
+        help: "Number of HiSparse device hot-buffer misses.",
+        meaning: "Sparse-attention KV lookups that had to fetch from host memory.",
+        v1: Some(Span::since(v(0, 30, 0))),
+        ..CONNECTOR
+    },
+    MetricDef {
+        name: HISPARSE_HOST_TO_DEVICE_BYTES,
+        kind: Kind::Counter,
+        unit: Unit::Bytes,
+        help: "Bytes transferred from host KV storage to HiSparse hot buffers.",
+        meaning: "Bytes copied from host KV storage to the GPU hot buffers.",
+        v1: Some(Span::since(v(0, 30, 0))),
+        ..CONNECTOR
+    },
+    MetricDef {
+        name: HISPARSE_HOST_CACHE_USAGE_PERC,
+        kind: Kind::Gauge,
+        unit: Unit::Ratio,
+        help: "HiSparse host KV-cache usage. 1 means 100 percent usage. Evictable cached blocks count as free.",
+        meaning: "Fraction (0..1) of the HiSparse host KV cache in use.",
+        v1: Some(Span::since(v(0, 32, 0))),
+        ..CONNECTOR
+    },
+    MetricDef {
+        name: HISPARSE_PENDING_PAGE_TRANSFERS,
+        kind: Kind::Gauge,
+        unit: Unit::Count,
+        help: "HiSparse page transfers (write-backs and restores) not yet completed.",
+        meaning: "HiSparse page write-backs and restores in flight.",
+        v1: Some(Span::since(v(0, 32, 0))),
+        ..CONNECTOR
+    },
+    MetricDef {
+        name: HISPARSE_HOST_BLOCK_LIFETIME,
+        kind: Kind::Histogram,
+        unit: Unit::Seconds,
+        help: "Histogram of HiSparse host KV block lifetime from allocation to eviction. Sampled metrics (controlled by --kv-cache-metrics-sample).",
+        meaning: "How long sampled HiSparse host blocks live before eviction.",
+        v1: Some(Span::since(v(0, 32, 0))),
+        buckets: Some(B::KvCacheResidency),
+        requires: &[C::KvConnector, C::KvCacheMetrics],
+        ..CONNECTOR
+    },
+    MetricDef {
+        name: HISPARSE_HOST_BLOCK_IDLE_BEFORE_EVICT,
+        kind: Kind::Histogram,
+        unit: Unit::Seconds,
+        help: "Histogram of HiSparse host KV block idle time before eviction. Sampled metrics (controlled by --kv-cache-metrics-sample).",
+        meaning: "How long sampled HiSparse host blocks sat unused before eviction.",
+        v1: Some(Span::since(v(0, 32, 0))),
+        buckets: Some(B::KvCacheResidency),
+        requires: &[C::KvConnector, C::KvCacheMetrics],
+        ..CONNECTOR
+    },
+    MetricDef {
+        name: HISPARSE_HOST_BLOCK_REUSE_GAP,
+        kind: Kind::Histogram,
+        unit: Unit::Seconds,
+        help: "Histogram of time gaps between consecutive HiSparse host KV block accesses. Sampled metrics (controlled by --kv-cache-metrics-sample).",
+        meaning: "Time between reuses of sampled HiSparse host blocks.",
+        v1: Some(Span::since(v(0, 32, 0))),
+        buckets: Some(B::KvCacheResidency),
+        requires: &[C::KvConnector, C::KvCacheMetrics],
+        ..CONNECTOR
+    },
+    MetricDef {
+        name: UMBP_TRANSFER_SUBMITTED,
+        kind: Kind::Counter,
+        unit: Unit::Count,
+        extra_labels: OPERATION,
+        help: "Number of UMBP objects submitted.",
+        meaning: "UMBP transfers started, by operation.",
+        v1: Some(Span::since(v(0, 33, 0))),
+        ..CONNECTOR
+    },
+    MetricDef {
+        name: UMBP_TRANSFER_COMPLETED,
+        kind: Kind::Counter,
+        unit: Unit::Count,
+        extra_labels: OPERATION,
+        help: "Number of UMBP objects completed.",
+        meaning: "UMBP transfers completed, by operation.",
+        v1: Some(Span::since(v(0, 33, 0))),
+        ..CONNECTOR
+    },
+    MetricDef {
+        name: UMBP_TRANSFER_FAILED,
+        kind: Kind::Counter,
+        unit: Unit::Count,
+        extra_labels: OPERATION,
+        help: "Number of UMBP objects failed.",
+        meaning: "UMBP transfers that failed, by operation.",
+        v1: Some(Span::since(v(0, 33, 0))),
+        ..CONNECTOR
+    },
+    MetricDef {
+        name: UMBP_TRANSFER_BYTES,
+        kind: Kind::Counter,
+        unit: Unit::Bytes,
+        extra_labels: OPERATION,
+        help: "Bytes in successfully completed UMBP transfer ranges.",
+        meaning: "Bytes moved by completed UMBP transfers, by operation.",
+        v1: Some(Span::since(v(0, 33, 0))),
+        ..CONNECTOR
+    },
+    MetricDef {
+        name: SIMPLE_KV_OFFLOAD_SAVE_OUTCOMES,
+        kind: Kind::Counter,
+        unit: Unit::Count,
+        extra_labels: &[LabelDef { name: "outcome", values: &[] }],
+        help: "Store admission decisions in SimpleCPUOffloadConnector, by outcome. Outcomes classify eager-mode boundary hand-off stores; lazy-mode stores are not classified.",
+        meaning: "What the simple CPU offload connector decided for each store, by outcome.",
+        v1: Some(Span::since(v(0, 31, 0))),
+        ..CONNECTOR
+    },
+    MetricDef {
+        name: SIMPLE_KV_OFFLOAD_LOAD_BLOCKS,
+        kind: Kind::Counter,
+        unit: Unit::Count,
+        help: "KV blocks restored to GPU from the offload pool, counted when a load finishes. This is prefill work avoided through offload cache hits.",
+        meaning: "KV blocks loaded back from the offload pool: prefill work saved.",
+        v1: Some(Span::since(v(0, 31, 0))),
+        ..CONNECTOR
+    },
+    MetricDef {
+        name: SIMPLE_KV_OFFLOAD_USED_BLOCKS,
+        kind: Kind::Gauge,
+        unit: Unit::Count,
+        help: "Offload-pool blocks currently pinned by in-flight transfers or cache hits (capacity minus free). Evictable cached blocks are not counted; capacity_blocks is on vllm:simple_kv_offload_info.",
+        meaning: "Offload-pool blocks pinned now; compare with capacity_blocks of vllm:simple_kv_offload_info.",
+        v1: Some(Span::since(v(0, 31, 0))),
+        ..CONNECTOR
+    },
+    MetricDef {
+        name: SIMPLE_KV_OFFLOAD_PENDING_STORE_BLOCKS,
+        kind: Kind::Gauge,
+        unit: Unit::Count,
+        help: "Offload blocks in pending stores: queued for dispatch, issued to workers, or awaiting release after a cache reset. A persistently growing value indicates a stuck transfer.",
+        meaning: "Offload blocks waiting to be stored; steady growth means a transfer is stuck.",
+        v1: Some(Span::since(v(0, 31, 0))),
+        ..CONNECTOR
+    },
+    MetricDef {
+        name: SIMPLE_KV_OFFLOAD_INFO,
+        kind: Kind::Gauge,
+        unit: Unit::Info,
+        extra_labels: &[
+            LabelDef { name: "backend", values: &[("cpu", v(0, 31, 0)), ("disk", v(0, 31, 0))] },
+            LabelDef { name: "page_cache", values: &[] },
+            LabelDef { name: "lazy_offload", values: &[] },
+            LabelDef { name: "capacity_blocks", values: &[] },
+        ],
+        help: "SimpleCPUOffloadConnector deployment facts. Value is always 1. backend is cpu or disk; page_cache and lazy_offload are true/false; capacity_blocks is the offload pool size.",
+        meaning: "Always 1; the labels describe the simple CPU offload connector (backend, pool size).",
+        v1: Some(Span::since(v(0, 31, 0))),
+        ..CONNECTOR
+    },
+    // --- The offloading connector (only with it configured) -----------------
     MetricDef {
         name: KV_OFFLOAD_TOTAL_BYTES,
         kind: Kind::Counter,
         unit: Unit::Bytes,
-        extra_labels: &[LabelDef { name: "transfer_type", values: &[("CPU_to_GPU", v(0, 16, 0)), ("GPU_to_CPU", v(0, 16, 0))] }],
-        help: "Number of bytes offloaded by KV connector.",
+        extra_labels: TRANSFER_TYPE,
+        help: "Number of bytes offloaded by KV connector",
         meaning: "Deprecated offload byte counter; use the load/store counters.",
         v1: Some(Span { added: v(0, 16, 0), deprecated: Some(v(0, 24, 0)), hidden: None, removed: None }),
         successor: Some(KV_OFFLOAD_STORE_BYTES),
-        ..CONNECTOR
+        ..OFFLOAD
     },
     MetricDef {
         name: KV_OFFLOAD_TOTAL_TIME,
         kind: Kind::Counter,
         unit: Unit::Seconds,
-        extra_labels: &[LabelDef { name: "transfer_type", values: &[("CPU_to_GPU", v(0, 16, 0)), ("GPU_to_CPU", v(0, 16, 0))] }],
-        help: "Total time measured by all KV offloading operations.",
-        meaning: "Deprecated offload time counter.",
+        extra_labels: TRANSFER_TYPE,
+        help: "Total time measured by all KV offloading operations",
+        meaning: "Deprecated offload time counter; use the load/store time counters.",
         v1: Some(Span { added: v(0, 16, 0), deprecated: Some(v(0, 24, 0)), hidden: None, removed: None }),
-        ..CONNECTOR
+        successor: Some(KV_OFFLOAD_STORE_TIME),
+        ..OFFLOAD
     },
     MetricDef {
         name: KV_OFFLOAD_SIZE,
         kind: Kind::Histogram,
         unit: Unit::Bytes,
-        extra_labels: &[LabelDef { name: "transfer_type", values: &[("CPU_to_GPU", v(0, 16, 0)), ("GPU_to_CPU", v(0, 16, 0))] }],
+        extra_labels: TRANSFER_TYPE,
         help: "Histogram of KV offload transfer size, in bytes.",
-        meaning: "Deprecated offload transfer sizes.",
+        meaning: "Deprecated offload transfer sizes; use the load/store size histograms.",
         v1: Some(Span { added: v(0, 16, 0), deprecated: Some(v(0, 24, 0)), hidden: None, removed: None }),
-        buckets: Some(B::TransferBytes),
-        ..CONNECTOR
+        successor: Some(KV_OFFLOAD_STORE_SIZE),
+        buckets: Some(B::OffloadTransferBytes),
+        ..OFFLOAD
     },
     MetricDef {
         name: KV_OFFLOAD_LOAD_BYTES,
         kind: Kind::Counter,
         unit: Unit::Bytes,
-        help: "Number of bytes loaded by KV offloading.",
-        meaning: "Bytes loaded back from the offload tier.",
-        v1: Some(Span::since(v(0, 24, 0))),
-        ..CONNECTOR
+        help: "Total bytes loaded from offload storage to GPU.",
+        meaning: "Bytes loaded back from the offload tier to the GPU.",
+        ..OFFLOAD
+    },
+    MetricDef {
+        name: KV_OFFLOAD_LOAD_TIME,
+        kind: Kind::Counter,
+        unit: Unit::Seconds,
+        help: "Total load time from offload storage to GPU, in seconds.",
+        meaning: "Time spent loading KV from the offload tier; bytes over time is the load bandwidth.",
+        ..OFFLOAD
+    },
+    MetricDef {
+        name: KV_OFFLOAD_LOAD_SIZE,
+        kind: Kind::Histogram,
+        unit: Unit::Bytes,
+        help: "Histogram of KV offload load operation size, in bytes.",
+        meaning: "Size of each load from the offload tier.",
+        buckets: Some(B::OffloadTransferBytes),
+        ..OFFLOAD
     },
     MetricDef {
         name: KV_OFFLOAD_STORE_BYTES,
         kind: Kind::Counter,
         unit: Unit::Bytes,
-        help: "Number of bytes stored by KV offloading.",
-        meaning: "Bytes stored to the offload tier.",
-        v1: Some(Span::since(v(0, 24, 0))),
-        ..CONNECTOR
+        help: "Total bytes stored from GPU to offload storage.",
+        meaning: "Bytes stored from the GPU to the offload tier.",
+        ..OFFLOAD
+    },
+    MetricDef {
+        name: KV_OFFLOAD_STORE_TIME,
+        kind: Kind::Counter,
+        unit: Unit::Seconds,
+        help: "Total store time from GPU to offload storage, in seconds.",
+        meaning: "Time spent storing KV to the offload tier.",
+        ..OFFLOAD
+    },
+    MetricDef {
+        name: KV_OFFLOAD_STORE_SIZE,
+        kind: Kind::Histogram,
+        unit: Unit::Bytes,
+        help: "Histogram of KV offload store operation size, in bytes.",
+        meaning: "Size of each store to the offload tier.",
+        buckets: Some(B::OffloadTransferBytes),
+        ..OFFLOAD
+    },
+    MetricDef {
+        name: KV_OFFLOAD_STORES_SKIPPED,
+        kind: Kind::Counter,
+        unit: Unit::Count,
+        help: "Number of KV offload stores skipped because the reuse threshold was not reached.",
+        meaning: "Stores not offloaded because the blocks were not reused often enough.",
+        ..OFFLOAD
+    },
+    MetricDef {
+        name: KV_OFFLOAD_LOOKUP_SYNC_DELAY,
+        kind: Kind::Histogram,
+        unit: Unit::Seconds,
+        help: "Histogram of the time spent in a single offload lookup call, in seconds.",
+        meaning: "Scheduler time blocked in each offload lookup.",
+        v1: Some(Span::since(v(0, 26, 0))),
+        buckets: Some(B::LookupSync),
+        ..OFFLOAD
+    },
+    MetricDef {
+        name: KV_OFFLOAD_LOOKUP_ASYNC_DELAY,
+        kind: Kind::Histogram,
+        unit: Unit::Seconds,
+        help: "Histogram of time between a request's offload lookup first deferring and the following lookup resolving, or request finish, in seconds.",
+        meaning: "How long requests wait for a deferred offload lookup to resolve.",
+        v1: Some(Span::since(v(0, 26, 0))),
+        buckets: Some(B::LookupAsync),
+        ..OFFLOAD
+    },
+    MetricDef {
+        name: KV_OFFLOAD_ALLOCATION_FAILURE,
+        kind: Kind::Counter,
+        unit: Unit::Count,
+        help: "Number of KV offload store allocation attempts that failed.",
+        meaning: "Stores dropped because the offload tier had no room.",
+        v1: Some(Span::since(v(0, 26, 0))),
+        ..OFFLOAD
+    },
+    MetricDef {
+        name: KV_OFFLOAD_CONFIG_INFO,
+        kind: Kind::Gauge,
+        unit: Unit::Info,
+        help: "Static configuration of the KV offload managers of this engine instance. The configured offloading spec declares the label names, and each manager fills the values, so a series appears from the first scheduler step of its engine. A manager reports one series for each configuration it holds, and a label of its own tells the series apart. Each engine reports its own configuration, not the instance total.",
+        meaning: "Always 1; besides engine and model_name, the labels (declared by the offloading spec) carry each offload manager's configuration.",
+        v1: Some(Span::since(v(0, 33, 0))),
+        ..OFFLOAD
     },
     MetricDef {
         name: KV_OFFLOAD_CPU_CACHE_USAGE_PERC,
         kind: Kind::Gauge,
         unit: Unit::Ratio,
-        help: "CPU offload cache usage. 1 means 100 percent usage.",
-        meaning: "Fraction of the CPU offload cache in use.",
-        v1: Some(Span::since(v(0, 24, 0))),
-        ..CONNECTOR
+        help: "Fraction of CPU KV-cache space currently pinned by active transfers (0.0 = idle, 1.0 = saturated). Sustained high values indicate transfers (stores or promotions) may be dropped due to insufficient capacity.",
+        meaning: "Fraction of the CPU offload cache pinned by transfers; near 1, stores are dropped.",
+        ..OFFLOAD
+    },
+    MetricDef {
+        name: KV_OFFLOAD_CPU_CACHE_WRITE_USAGE_PERC,
+        kind: Kind::Gauge,
+        unit: Unit::Ratio,
+        help: "Fraction of CPU KV-cache space currently pinned by in-flight stores that have not yet completed (0.0 = idle, 1.0 = saturated).",
+        meaning: "Fraction of the CPU offload cache pinned by stores in flight.",
+        v1: Some(Span::since(v(0, 26, 0))),
+        ..OFFLOAD
+    },
+    MetricDef {
+        name: KV_OFFLOAD_CPU_CACHE_READ_USAGE_PERC,
+        kind: Kind::Gauge,
+        unit: Unit::Ratio,
+        help: "Fraction of CPU KV-cache space currently pinned by in-flight loads that have not yet completed (0.0 = idle, 1.0 = saturated).",
+        meaning: "Fraction of the CPU offload cache pinned by loads in flight.",
+        v1: Some(Span::since(v(0, 26, 0))),
+        ..OFFLOAD
+    },
+    MetricDef {
+        name: KV_OFFLOAD_CPU_ALLOCATION_SIZE,
+        kind: Kind::Histogram,
+        unit: Unit::Count,
+        help: "Histogram of the number of CPU chunks requested by each KV offload prepare_store call.",
+        older_help: &[(v(0, 30, 0), "Histogram of the number of CPU blocks requested by each KV offload prepare_store call.")],
+        meaning: "CPU chunks (blocks before 0.30) requested per offload store.",
+        v1: Some(Span::since(v(0, 26, 0))),
+        buckets: Some(B::OffloadChunks),
+        ..OFFLOAD
+    },
+    MetricDef {
+        name: KV_OFFLOAD_TIERING_LOOKUP_SYNC_DELAY,
+        kind: Kind::Histogram,
+        unit: Unit::Seconds,
+        help: "Histogram of blocking time spent in a per-chunk tier lookup that resolved as a hit or miss, labeled by tier, in seconds.",
+        older_help: &[
+            (v(0, 28, 0), "Histogram of total blocking time spent querying secondary tiers for a request, accumulated from first lookup until the request is allocated or finishes, in seconds."),
+            (v(0, 30, 0), "Histogram of blocking time spent in a per-block tier lookup that resolved as a hit or miss, labeled by tier, in seconds."),
+        ],
+        meaning: "Scheduler time blocked in each secondary-tier lookup (per request and without the tier label before 0.28).",
+        v1: Some(Span::since(v(0, 26, 0))),
+        buckets: Some(B::LookupSync),
+        ..TIERING
+    },
+    MetricDef {
+        name: KV_OFFLOAD_TIERING_LOOKUP_ASYNC_DELAY,
+        kind: Kind::Histogram,
+        unit: Unit::Seconds,
+        help: "Histogram of wall-clock time from a per-chunk tier lookup first returning retry until that same tier lookup resolves as a hit or miss, labeled by tier, in seconds.",
+        older_help: &[
+            (v(0, 28, 0), "Histogram of wall-clock time from a request's first deferred secondary-tier lookup until the request is allocated or finishes, in seconds."),
+            (v(0, 30, 0), "Histogram of wall-clock time from a per-block tier lookup first returning retry until that same tier lookup resolves as a hit or miss, labeled by tier, in seconds."),
+        ],
+        meaning: "How long deferred secondary-tier lookups take to resolve (per request and without the tier label before 0.28).",
+        v1: Some(Span::since(v(0, 26, 0))),
+        buckets: Some(B::LookupAsync),
+        ..TIERING
+    },
+    MetricDef {
+        name: KV_OFFLOAD_TIERING_READ_BYTES,
+        kind: Kind::Counter,
+        unit: Unit::Bytes,
+        help: "Total bytes read from secondary tiers into the primary tier, labeled by tier.",
+        meaning: "Bytes promoted from each secondary tier into the CPU primary tier.",
+        ..TIERING
+    },
+    MetricDef {
+        name: KV_OFFLOAD_TIERING_READ_TIME,
+        kind: Kind::Counter,
+        unit: Unit::Seconds,
+        help: "Total time spent reading from secondary tiers into the primary tier, in seconds, labeled by tier. Tiers that do not report per-job transfer time have no series here. Use vllm:kv_offload_tiering_promotion_latency_seconds for tier-independent promotion timing.",
+        older_help: &[(v(0, 33, 0), "Total time spent reading from secondary tiers into the primary tier, in seconds, labeled by tier.")],
+        meaning: "Time spent reading from each secondary tier.",
+        ..TIERING
+    },
+    MetricDef {
+        name: KV_OFFLOAD_TIERING_WRITE_BYTES,
+        kind: Kind::Counter,
+        unit: Unit::Bytes,
+        help: "Total bytes written from the primary tier to secondary tiers, labeled by tier.",
+        meaning: "Bytes cascaded from the CPU primary tier to each secondary tier.",
+        ..TIERING
+    },
+    MetricDef {
+        name: KV_OFFLOAD_TIERING_WRITE_TIME,
+        kind: Kind::Counter,
+        unit: Unit::Seconds,
+        help: "Total time spent writing from the primary tier to secondary tiers, in seconds, labeled by tier. Tiers that do not report per-job transfer time have no series here.",
+        older_help: &[(v(0, 33, 0), "Total time spent writing from the primary tier to secondary tiers, in seconds, labeled by tier.")],
+        meaning: "Time spent writing to each secondary tier.",
+        ..TIERING
+    },
+    MetricDef {
+        name: KV_OFFLOAD_TIERING_PROMOTION_JOB_FAILURES,
+        kind: Kind::Counter,
+        unit: Unit::Count,
+        help: "Number of failed secondary-tier promotion jobs, labeled by tier.",
+        meaning: "Reads from a secondary tier that failed: those prompts are recomputed.",
+        ..TIERING
+    },
+    MetricDef {
+        name: KV_OFFLOAD_TIERING_CASCADE_JOB_FAILURES,
+        kind: Kind::Counter,
+        unit: Unit::Count,
+        help: "Number of failed secondary-tier cascade jobs, labeled by tier.",
+        meaning: "Writes to a secondary tier that failed.",
+        ..TIERING
+    },
+    MetricDef {
+        name: KV_OFFLOAD_TIERING_CHUNK_QUERIES,
+        kind: Kind::Counter,
+        unit: Unit::Count,
+        help: "Number of chunk lookup queries sent to a tier, labeled by tier.",
+        older_help: &[(v(0, 30, 0), "Number of block lookup queries sent to a tier, labeled by tier.")],
+        meaning: "Chunk lookups per tier; hit rate = rate(hits) / rate(queries).",
+        ..TIERING
+    },
+    MetricDef {
+        name: KV_OFFLOAD_TIERING_CHUNK_HITS,
+        kind: Kind::Counter,
+        unit: Unit::Count,
+        help: "Number of chunk lookup hits in a tier, labeled by tier.",
+        older_help: &[(v(0, 30, 0), "Number of block lookup hits in a tier, labeled by tier.")],
+        meaning: "Chunk lookups a tier could serve.",
+        ..TIERING
+    },
+    MetricDef {
+        name: KV_OFFLOAD_TIERING_PROMOTION_ALLOCATION_FAILURES,
+        kind: Kind::Counter,
+        unit: Unit::Count,
+        extra_labels: &[],
+        help: "Number of promotion attempts that failed because the primary tier could not allocate space.",
+        meaning: "Promotions dropped because the CPU primary tier was full.",
+        ..TIERING
+    },
+    MetricDef {
+        name: KV_OFFLOAD_TIERING_PRIMARY_WRITE_USAGE_PERC,
+        kind: Kind::Gauge,
+        unit: Unit::Ratio,
+        help: "Current fraction of primary-tier space used by writes from secondary tiers, labeled by tier.",
+        meaning: "Fraction of the primary tier taken by promotions in flight from each tier.",
+        ..TIERING
+    },
+    MetricDef {
+        name: KV_OFFLOAD_TIERING_PRIMARY_READ_USAGE_PERC,
+        kind: Kind::Gauge,
+        unit: Unit::Ratio,
+        help: "Current fraction of primary-tier space used by reads to secondary tiers, labeled by tier.",
+        meaning: "Fraction of the primary tier pinned by cascades in flight to each tier.",
+        ..TIERING
+    },
+    MetricDef {
+        name: KV_OFFLOAD_TIERING_ACTIVE_PROMOTION_JOBS,
+        kind: Kind::Gauge,
+        unit: Unit::Count,
+        help: "Number of active secondary-tier promotion jobs, labeled by tier.",
+        meaning: "Promotion jobs running now, per tier.",
+        ..TIERING
+    },
+    MetricDef {
+        name: KV_OFFLOAD_TIERING_ACTIVE_CASCADE_JOBS,
+        kind: Kind::Gauge,
+        unit: Unit::Count,
+        help: "Number of active secondary-tier cascade jobs, labeled by tier.",
+        meaning: "Cascade jobs running now, per tier.",
+        ..TIERING
+    },
+    MetricDef {
+        name: KV_OFFLOAD_TIERING_BACKPRESSURE_STORE_LATENCY_EMA,
+        kind: Kind::Gauge,
+        unit: Unit::Seconds,
+        help: "Exponential moving average of store latency for back-pressure detection, in s/MiB.",
+        meaning: "Smoothed store latency per MiB of a secondary tier (seconds per MiB); it drives back-pressure.",
+        v1: Some(Span::since(v(0, 31, 0))),
+        ..TIERING
+    },
+    MetricDef {
+        name: KV_OFFLOAD_TIERING_BACKPRESSURE_STORES_DROPPED,
+        kind: Kind::Counter,
+        unit: Unit::Count,
+        help: "Number of store operations dropped due to back-pressure on a secondary tier.",
+        meaning: "Stores a slow secondary tier did not take.",
+        v1: Some(Span::since(v(0, 31, 0))),
+        ..TIERING
+    },
+    MetricDef {
+        name: KV_OFFLOAD_TIERING_BACKPRESSURE_BLOCKS_DROPPED,
+        kind: Kind::Counter,
+        unit: Unit::Count,
+        help: "Number of blocks dropped due to back-pressure on a secondary tier.",
+        meaning: "KV blocks a slow secondary tier did not take.",
+        v1: Some(Span::since(v(0, 31, 0))),
+        ..TIERING
+    },
+    MetricDef {
+        name: KV_OFFLOAD_TIERING_PROMOTION_LATENCY,
+        kind: Kind::Histogram,
+        unit: Unit::Seconds,
+        extra_labels: &[
+            LabelDef { name: "tier", values: &[] },
+            LabelDef { name: "result", values: &[("failure", v(0, 33, 0)), ("success", v(0, 33, 0))] },
+        ],
+        help: "Histogram of per-job latency for secondary-tier promotion attempts, measured from job creation until the tiering manager observes completion so that tier queueing is included, labeled by tier and result, in seconds. Includes failed attempts.",
+        meaning: "Time to promote KV from a secondary tier, queueing included, by result.",
+        v1: Some(Span::since(v(0, 33, 0))),
+        buckets: Some(B::PromotionLatency),
+        ..TIERING
+    },
+    MetricDef {
+        name: KV_OFFLOAD_TIERING_DEFERRED_RELEASE_CHUNKS,
+        kind: Kind::Gauge,
+        unit: Unit::Count,
+        help: "Number of primary-tier chunks of failed promotions whose release to the free pool is deferred until the tier confirms its I/O can no longer write to them, labeled by tier.",
+        meaning: "Primary-tier chunks held back after failed promotions until the tier's I/O is done with them; a steady rise means a tier never confirms.",
+        v1: Some(Span::since(v(0, 34, 0))),
+        ..TIERING
+    },
+    MetricDef {
+        name: KV_OFFLOAD_TIERING_DEFERRED_RELEASE_HOLD,
+        kind: Kind::Histogram,
+        unit: Unit::Seconds,
+        help: "Histogram of how long a failed promotion's primary-tier chunks were held before their deferred release completed, observed at release, labeled by tier, in seconds.",
+        meaning: "How long failed promotions kept primary-tier chunks out of the free pool.",
+        v1: Some(Span::since(v(0, 34, 0))),
+        buckets: Some(B::DeferredReleaseHold),
+        ..TIERING
     },
     // --- Optional front-end subsystems -------------------------------------
     MetricDef {
@@ -887,7 +1577,7 @@ pub(super) const METRICS: &[MetricDef] = &[
         unit: Unit::Seconds,
         scope: Scope::Own,
         extra_labels: &[LabelDef { name: "operation", values: &[("release_kv_cache_memory", v(0, 32, 0)), ("sleep", v(0, 32, 0)), ("wake", v(0, 32, 0))] }],
-        help: "Duration of sleep mode operations in seconds.",
+        help: "Duration of one sleep-mode operation.",
         meaning: "How long sleep and wake operations take.",
         v1: Some(Span::since(v(0, 32, 0))),
         requires: &[C::SleepMode],
@@ -900,7 +1590,7 @@ pub(super) const METRICS: &[MetricDef] = &[
         unit: Unit::Count,
         scope: Scope::Own,
         extra_labels: &[LabelDef { name: "operation", values: &[("release_kv_cache_memory", v(0, 32, 0)), ("sleep", v(0, 32, 0)), ("wake", v(0, 32, 0))] }],
-        help: "Number of sleep mode operations in flight.",
+        help: "Sleep-mode operations currently awaited.",
         meaning: "Sleep or wake operations running now.",
         v1: Some(Span::since(v(0, 32, 0))),
         requires: &[C::SleepMode],
@@ -912,7 +1602,7 @@ pub(super) const METRICS: &[MetricDef] = &[
         unit: Unit::Seconds,
         scope: Scope::Own,
         extra_labels: &[LabelDef { name: "operation", values: &[] }],
-        help: "Duration of RL weight update operations in seconds.",
+        help: "Duration of one weight-transfer operation.",
         meaning: "How long online weight updates take.",
         v1: Some(Span::since(v(0, 32, 0))),
         requires: &[C::RlWeightUpdate],
@@ -925,7 +1615,7 @@ pub(super) const METRICS: &[MetricDef] = &[
         unit: Unit::Count,
         scope: Scope::Own,
         extra_labels: &[LabelDef { name: "operation", values: &[] }],
-        help: "Number of RL weight update operations in flight.",
+        help: "Weight-transfer operations currently awaited.",
         meaning: "Weight updates running now.",
         v1: Some(Span::since(v(0, 32, 0))),
         requires: &[C::RlWeightUpdate],
@@ -936,7 +1626,7 @@ pub(super) const METRICS: &[MetricDef] = &[
         kind: Kind::Gauge,
         unit: Unit::Count,
         scope: Scope::Own,
-        help: "Number of active websocket connections.",
+        help: "Number of currently active WebSocket connections.",
         meaning: "Open realtime websocket sessions.",
         v1: Some(Span::since(v(0, 18, 0))),
         requires: &[C::Realtime],
@@ -947,7 +1637,7 @@ pub(super) const METRICS: &[MetricDef] = &[
         kind: Kind::Counter,
         unit: Unit::Count,
         scope: Scope::Own,
-        help: "Total number of websocket connections.",
+        help: "Total number of WebSocket connections.",
         meaning: "Realtime websocket sessions opened.",
         v1: Some(Span::since(v(0, 18, 0))),
         requires: &[C::Realtime],
@@ -958,7 +1648,7 @@ pub(super) const METRICS: &[MetricDef] = &[
         kind: Kind::Histogram,
         unit: Unit::Seconds,
         scope: Scope::Own,
-        help: "Duration of websocket connections in seconds.",
+        help: "Duration of WebSocket connections in seconds.",
         meaning: "How long realtime sessions last.",
         v1: Some(Span::since(v(0, 18, 0))),
         requires: &[C::Realtime],
@@ -975,7 +1665,7 @@ pub(super) const METRICS: &[MetricDef] = &[
             LabelDef { name: "outcome", values: &[("no_tool_call", v(0, 24, 0)), ("tool_call", v(0, 24, 0))] },
             LabelDef { name: "request_type", values: &[("chat_completions", v(0, 24, 0)), ("other", v(0, 24, 0)), ("responses", v(0, 24, 0))] },
         ],
-        help: "Number of tool call parser invocations.",
+        help: "Total number of ToolParser invocations. Non-streaming increments once per choice; streaming increments once per delta.",
         meaning: "Tool-call parsing by outcome: a rise in no_tool_call can mean a model or prompt regression.",
         v1: Some(Span::since(v(0, 24, 0))),
         requires: &[C::ToolCallParser],

@@ -242,6 +242,7 @@ fn missing(sniffed: &Sniffed) -> Vec<&'static str> {
         multi_api_server: sniffed.features.multi_api_server,
         linux: false,
         traffic: false,
+        kv_offload: false,
     };
     metrics_at(version, engine, features)
         .filter(|m| !m.requires.contains(&Condition::Linux))

@@ -19,6 +19,10 @@ pub struct SimConfig {
     pub spec_decode: bool,
     /// `--enable-lora` is set.
     pub lora: bool,
+    /// The offloading connector is configured (`--kv-transfer-config` with
+    /// `OffloadingConnector`: a CPU primary tier and one file-system secondary
+    /// tier, `1:fs`), so its metrics appear.
+    pub kv_offload: bool,
     /// `--api-server-count`; above 1 prometheus_client runs in multiprocess
     /// mode: no `python_*`, `process_*` or `_created` families.
     pub api_servers: usize,
@@ -47,6 +51,7 @@ impl Default for SimConfig {
             version: catalog::LATEST,
             spec_decode: false,
             lora: false,
+            kv_offload: false,
             api_servers: 1,
             seed: 1,
             requests_per_second: 4.0,

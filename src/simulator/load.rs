@@ -284,6 +284,11 @@ impl EngineSim {
         let request_bytes = request_bytes(prompt);
         let malformed = rng.random_bool(0.004);
         let too_long = prompt.saturating_add(explicit_max.unwrap_or(1)) > mml;
+        if !malformed {
+            // Rendered (templated and tokenised) before the length check.
+            let (id, seconds) = render_time(handler, prompt);
+            self.stats.observe(id, seconds);
+        }
         if malformed || too_long {
             // Rejected by the OpenAI layer before reaching the engine.
             let call = HttpCall {
@@ -637,6 +642,16 @@ impl EngineSim {
             response_bytes,
         };
         s.http.record(at, call);
+    }
+}
+
+/// Time the API server spends rendering a request: chat templating costs more
+/// than a plain completion prompt, tokenisation grows with the prompt.
+fn render_time(handler: Handler, prompt: u32) -> (HistId, f64) {
+    let tokens = f64::from(prompt);
+    match handler {
+        Handler::ChatCompletions => (HistId::RenderChat, 0.000_45 + tokens * 0.000_000_4),
+        _ => (HistId::RenderCompletion, 0.000_12 + tokens * 0.000_000_3),
     }
 }
 

@@ -35,6 +35,8 @@ const MAX_ADVANCE: f64 = 3600.0;
 const DEFAULT_START_UNIX: f64 = 1_767_225_600.0;
 /// Draft tokens per step with `--speculative-config` (`position` 0..3).
 const SPEC_TOKENS: usize = 3;
+/// The secondary offload tier with `kv_offload` (the `tier` label).
+const OFFLOAD_TIER: &str = "1:fs";
 /// LoRA adapters served with `--enable-lora`.
 const LORA_ADAPTERS: &[&str] = &[
     "sql-lora",
@@ -75,6 +77,7 @@ impl Simulator {
             multi_api_server: cfg.api_servers > 1,
             linux: true,
             traffic: true,
+            kv_offload: cfg.kv_offload,
         };
         let metrics: Vec<_> = catalog::metrics_at(version, engine, features).collect();
         let reasons = catalog::lookup(names::REQUEST_SUCCESS)

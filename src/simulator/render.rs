@@ -7,8 +7,8 @@ use super::load::EngineSim;
 use super::models::BLOCK_SIZE;
 use super::process::{gc_value, process_value, ServerLoad};
 use super::stats::{bounds_of, Handler, HistId, HttpStats, Outcome, Status, Summary};
-use super::{Simulator, LORA_ADAPTERS};
-use crate::catalog::{names, v, Engine, Kind, MetricDef, Scope, Unit};
+use super::{Simulator, LORA_ADAPTERS, OFFLOAD_TIER};
+use crate::catalog::{names, v, Condition, Engine, Kind, MetricDef, Scope, Unit};
 use std::borrow::Cow;
 use std::fmt::Write;
 
@@ -234,6 +234,7 @@ fn extra_label_sets(ctx: &Ctx, def: &MetricDef) -> Vec<Labels<'static>> {
                 "position" => (0..spec_tokens(ctx))
                     .map(|p| Cow::Owned(p.to_string()))
                     .collect(),
+                "tier" => vec![Cow::Borrowed(OFFLOAD_TIER)],
                 _ => Vec::new(),
             }
         } else {
@@ -270,6 +271,7 @@ fn engine_series<'a>(ctx: &'a Ctx, def: &MetricDef, created: f64) -> Vec<Series<
     let common = def.common_labels(sim.cfg.version, sim.engine);
     let per_engine = common.contains(&"engine");
     let extra = extra_label_sets(ctx, def);
+    let lazy = def.requires.contains(&Condition::Traffic);
     let mut out = Vec::new();
     for (m, profile) in sim.profiles.iter().enumerate() {
         let engines = sim.engines_of(m);
@@ -290,6 +292,9 @@ fn engine_series<'a>(ctx: &'a Ctx, def: &MetricDef, created: f64) -> Vec<Series<
                     labels.push((name, value));
                 }
                 let value = engine_value(ctx, def, group, &labels);
+                if lazy && matches!(&value, Value::Hist(h) if h.count() == 0) {
+                    continue; // created by its first observation
+                }
                 let created = created + 0.000_013 * out.len() as f64;
                 out.push(Series::new(labels, value, created));
             }
@@ -306,7 +311,7 @@ fn engine_value<'a>(
 ) -> Value<'a> {
     match def.kind {
         Kind::Histogram => {
-            let Some(id) = HistId::for_metric(def.name) else {
+            let Some(id) = HistId::for_series(def.name, label(labels, "request_type")) else {
                 let sim = ctx.sim;
                 return Value::Hist(Cow::Owned(Histogram::new(bounds_of(
                     def.name,
@@ -331,6 +336,7 @@ fn engine_value<'a>(
                 .map(|e| counter(ctx, def.name, e, labels))
                 .sum(),
         ),
+        Kind::Gauge if def.unit == Unit::Info => Value::Num(1.0),
         Kind::Gauge => {
             let total: f64 = group.iter().map(|e| gauge(def.name, e, labels)).sum();
             // Totalled engines: fractions average, counts add up.
@@ -389,10 +395,36 @@ fn counter(ctx: &Ctx, name: &str, e: &EngineSim, labels: &Labels) -> f64 {
             .ok()
             .and_then(|p| s.spec_accepted_per_pos.get(p).copied())
             .unwrap_or(0.0),
+        // The offloading connector stores every newly computed block; the
+        // file-system tier takes what the CPU tier cascades down. Nothing is
+        // loaded back (the GPU prefix cache serves the repeats).
+        names::KV_OFFLOAD_STORE_BYTES | names::KV_OFFLOAD_TIERING_WRITE_BYTES => offloaded(s),
+        names::KV_OFFLOAD_STORE_TIME | names::KV_OFFLOAD_TIERING_WRITE_TIME => {
+            offloaded(s) / OFFLOAD_BYTES_PER_SECOND
+        }
+        names::KV_OFFLOAD_TOTAL_BYTES => match label(labels, "transfer_type") {
+            "GPU_to_CPU" => offloaded(s),
+            _ => 0.0,
+        },
+        names::KV_OFFLOAD_TOTAL_TIME => match label(labels, "transfer_type") {
+            "GPU_to_CPU" => offloaded(s) / OFFLOAD_BYTES_PER_SECOND,
+            _ => 0.0,
+        },
         // MFU estimates stay 0 without --enable-mfu-metrics; multimodal and
         // external-cache counters stay 0 for text models without a connector.
         _ => 0.0,
     }
+}
+
+/// KV bytes per token of the simulated models (8B class: 32 layers, 8 KV
+/// heads of 128 dimensions, K and V in 16 bits).
+const KV_BYTES_PER_TOKEN: f64 = 131_072.0;
+/// GPU to host copy bandwidth of the offloading connector.
+const OFFLOAD_BYTES_PER_SECOND: f64 = 20e9;
+
+/// Bytes the offloading connector has stored: every computed prompt token.
+fn offloaded(s: &super::stats::EngineStats) -> f64 {
+    s.prompt_tokens_computed * KV_BYTES_PER_TOKEN
 }
 
 fn gauge(name: &str, e: &EngineSim, labels: &Labels) -> f64 {

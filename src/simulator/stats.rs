@@ -26,10 +26,14 @@ pub(crate) enum HistId {
     IterationTokens,
     ModelForwardMs,
     ModelExecuteMs,
+    /// `request_type="chat"` of the render-duration histogram.
+    RenderChat,
+    /// `request_type="completion"` of the render-duration histogram.
+    RenderCompletion,
 }
 
 impl HistId {
-    pub const ALL: [HistId; 18] = [
+    pub const ALL: [HistId; 20] = [
         HistId::Ttft,
         HistId::InterToken,
         HistId::RequestTpot,
@@ -48,6 +52,8 @@ impl HistId {
         HistId::IterationTokens,
         HistId::ModelForwardMs,
         HistId::ModelExecuteMs,
+        HistId::RenderChat,
+        HistId::RenderCompletion,
     ];
 
     /// The families showing these observations; the first one's buckets are
@@ -72,7 +78,21 @@ impl HistId {
             HistId::IterationTokens => &[names::ITERATION_TOKENS],
             HistId::ModelForwardMs => &[names::MODEL_FORWARD_TIME],
             HistId::ModelExecuteMs => &[names::MODEL_EXECUTE_TIME],
+            HistId::RenderChat | HistId::RenderCompletion => &[names::REQUEST_RENDER_DURATION],
         }
+    }
+
+    /// The histogram of one series of `metric`, chosen by its labels where
+    /// the family has several (`request_type` of the render duration).
+    pub fn for_series(metric: &str, request_type: &str) -> Option<HistId> {
+        if metric == names::REQUEST_RENDER_DURATION {
+            return match request_type {
+                "chat" => Some(HistId::RenderChat),
+                "completion" => Some(HistId::RenderCompletion),
+                _ => None,
+            };
+        }
+        HistId::for_metric(metric)
     }
 
     pub fn for_metric(name: &str) -> Option<HistId> {
