@@ -39,14 +39,20 @@ impl Victoria {
             ));
         }
         let dir = tempfile::tempdir().map_err(|e| format!("tempdir: {e}"))?;
-        let config = dir.path().join("scrape.yml");
-        let jobs = [Job {
-            name: job,
-            targets: targets.to_vec(),
-            labels: Vec::new(),
-        }];
-        std::fs::write(&config, scrape_config(&jobs, interval))
-            .map_err(|e| format!("config: {e}"))?;
+        let mut scrape = Vec::new();
+        if !targets.is_empty() {
+            let config = dir.path().join("scrape.yml");
+            let jobs = [Job {
+                name: job,
+                targets: targets.to_vec(),
+                labels: Vec::new(),
+            }];
+            std::fs::write(&config, scrape_config(&jobs, interval))
+                .map_err(|e| format!("config: {e}"))?;
+            scrape.push(format!("-promscrape.config={}", config.display()));
+            // The shared config has Prometheus-only fields (evaluation_interval).
+            scrape.push("-promscrape.config.strictParse=false".to_string());
+        }
         let addr = free_port()?;
         let log = std::fs::File::create(dir.path().join("vm.log")).map_err(|e| e.to_string())?;
         let log_err = log.try_clone().map_err(|e| e.to_string())?;
@@ -56,9 +62,7 @@ impl Victoria {
                 dir.path().join("data").display()
             ))
             .arg(format!("-httpListenAddr={addr}"))
-            .arg(format!("-promscrape.config={}", config.display()))
-            // The shared config has Prometheus-only fields (evaluation_interval).
-            .arg("-promscrape.config.strictParse=false")
+            .args(&scrape)
             .args(extra)
             .stdin(Stdio::null())
             .stdout(log)
@@ -82,6 +86,30 @@ impl Victoria {
 
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// Imports samples in the text format with millisecond timestamps
+    /// (`/api/v1/import/prometheus`) and makes them searchable at once.
+    pub fn import(&self, text: &str) -> Result<(), String> {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect_timeout(&self.addr, Duration::from_secs(2))
+            .map_err(|e| e.to_string())?;
+        s.set_read_timeout(Some(Duration::from_secs(60)))
+            .map_err(|e| e.to_string())?;
+        let head = format!(
+            "POST /api/v1/import/prometheus HTTP/1.0\r\nHost: {}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n",
+            self.addr,
+            text.len()
+        );
+        s.write_all(head.as_bytes()).map_err(|e| e.to_string())?;
+        s.write_all(text.as_bytes()).map_err(|e| e.to_string())?;
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).map_err(|e| e.to_string())?;
+        match answer.split_once(' ').map(|(_, rest)| rest) {
+            Some(rest) if rest.starts_with("204") || rest.starts_with("200") => {}
+            _ => return Err(format!("import refused: {answer}")),
+        }
+        http_get(self.addr, "/internal/force_flush").map(|_| ())
     }
 
     pub fn log(&self) -> String {
