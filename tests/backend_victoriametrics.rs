@@ -85,6 +85,11 @@ async fn victoriametrics_is_recognised_and_answers_through_the_plugin() {
     assert!(health.message.starts_with(&head), "{}", health.message);
     let details: serde_json::Value = serde_json::from_slice(&health.json_details).expect("details");
     assert_eq!(details["server"], json!("victoriametrics"));
+    assert!(
+        !health.message.contains("latencyOffset"),
+        "a 1 s offset is current: {}",
+        health.message
+    );
 
     // The same instant, through the plugin and straight from the API.
     let t_ms = support::now_ms() - 2_000;
@@ -129,4 +134,51 @@ async fn victoriametrics_is_recognised_and_answers_through_the_plugin() {
         assert!(!direct.is_empty(), "{expr}: VictoriaMetrics has no answer");
         assert_eq!(through_plugin, direct, "{expr}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn save_and_test_names_the_default_latency_offset() {
+    let sim = Simulator::start(1, 1).await.expect("simulator");
+    let target = sim.addr.to_string();
+    // VictoriaMetrics' defaults: the newest 30 s are hidden.
+    let vm = tokio::task::spawn_blocking(move || Victoria::start("vllm", &[target], "1s", &[]))
+        .await
+        .expect("joined")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let plugin = Plugin::start().await.expect("plugin");
+    let ds = Datasource::prometheus(&vm.url()).uid("vm-default");
+
+    // Right after the start it has scraped, but shows nothing yet.
+    let health = plugin.check_health(&ds).await.expect("health answered");
+    assert_eq!(
+        health.status,
+        HealthStatus::Error as i32,
+        "{}",
+        health.message
+    );
+    assert!(
+        health.message.contains("-search.latencyOffset=5s"),
+        "{}",
+        health.message
+    );
+
+    // Once samples show, they are about 30 s old, and Save & test says why.
+    let message = eventually(
+        "VictoriaMetrics shows vLLM series",
+        Duration::from_secs(60),
+        || {
+            let (plugin, ds) = (&plugin, &ds);
+            async move {
+                let h = plugin.check_health(ds).await.ok()?;
+                (h.status == HealthStatus::Ok as i32).then_some(h.message)
+            }
+        },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}\n{}", vm.log()));
+    assert!(
+        message.contains("Warning: its newest vLLM sample is"),
+        "{message}"
+    );
+    assert!(message.contains("-search.latencyOffset=5s"), "{message}");
 }

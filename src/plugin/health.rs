@@ -5,7 +5,7 @@
 use super::backend::{
     BackendError, HealthReport, InstantRequest, Labels, QueryBackend, ResultData,
 };
-use super::prometheus::{PrometheusBackend, Target};
+use super::prometheus::{PrometheusBackend, ServerKind, Target};
 use crate::catalog::names;
 use serde_json::json;
 use std::collections::BTreeSet;
@@ -46,6 +46,31 @@ fn listing(items: &[String]) -> String {
 
 fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// Newest vLLM samples older than this on VictoriaMetrics point at its
+/// latency offset (30 s by default) rather than at slow scrapes.
+const STALE_AFTER_S: f64 = 25.0;
+
+/// What VictoriaMetrics' `-search.latencyOffset` does, for messages.
+const LATENCY_OFFSET_HINT: &str = "VictoriaMetrics hides samples younger than -search.latencyOffset (30 s by default), so panels lag and alerts fire late; start it with -search.latencyOffset=5s";
+
+/// Seconds since the newest vLLM sample, as the server answers `now`.
+async fn newest_sample_age(prom: &PrometheusBackend) -> Option<f64> {
+    let expr = format!("max(timestamp({{__name__=~\"{}.+\"}}))", vllm_prefix());
+    let now = now_ns();
+    let result = prom
+        .query_instant(&InstantRequest {
+            expr: &expr,
+            time_ns: now,
+        })
+        .await
+        .ok()?;
+    let newest = match result.data {
+        ResultData::Vector(series) => series.first()?.points.last()?.v,
+        _ => return None,
+    };
+    Some(now as f64 / 1e9 - newest)
 }
 
 fn error(message: String, details: serde_json::Value) -> HealthReport {
@@ -160,11 +185,17 @@ pub async fn check(prom: &PrometheusBackend) -> HealthReport {
                 details,
             );
         }
+        // VictoriaMetrics shows nothing for its first 30 s.
+        let startup = if identified.kind == ServerKind::VictoriaMetrics {
+            format!(". If it started scraping in the last 30 s, try again: {LATENCY_OFFSET_HINT}")
+        } else {
+            String::new()
+        };
         if !down.is_empty() {
             let names: Vec<String> = down.iter().map(describe_down).collect();
             return error(
                 format!(
-                    "{server} has no {} series and {} down: {}. Check that these vLLM servers run and are reachable from Prometheus",
+                    "{server} has no {} series and {} down: {}. Check that these vLLM servers run and are reachable from Prometheus{startup}",
                     vllm_prefix(),
                     plural(down.len(), "scrape target is", "scrape targets are"),
                     listing(&names)
@@ -175,7 +206,7 @@ pub async fn check(prom: &PrometheusBackend) -> HealthReport {
         return error(
             format!(
                 "{server} is reachable but has no {} series: check the scrape config. Prometheus must scrape each \
-                 vLLM server's /metrics (the API server port, 8000 by default), and vLLM must run without --disable-log-stats",
+                 vLLM server's /metrics (the API server port, 8000 by default), and vLLM must run without --disable-log-stats{startup}",
                 vllm_prefix()
             ),
             details,
@@ -211,6 +242,17 @@ pub async fn check(prom: &PrometheusBackend) -> HealthReport {
             },
             listing(&stale)
         ));
+    }
+    let mut details = details;
+    if identified.kind == ServerKind::VictoriaMetrics {
+        if let Some(age) = newest_sample_age(prom).await {
+            details["newestSampleAgeSeconds"] = json!(age.round());
+            if age > STALE_AFTER_S {
+                message.push_str(&format!(
+                    " Warning: its newest vLLM sample is {age:.0} s old: {LATENCY_OFFSET_HINT}."
+                ));
+            }
+        }
     }
     HealthReport {
         ok: true,
