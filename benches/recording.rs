@@ -210,7 +210,7 @@ fn main() {
         )
         .unwrap_or_else(|e| panic!("{e}"));
         let promtool = prometheus::binary().with_file_name("promtool");
-        let status = Command::new(&promtool)
+        let run = Command::new(&promtool)
             .args(["tsdb", "create-blocks-from", "rules"])
             .arg(format!("--start={start_s}"))
             .arg(format!("--end={end_s}"))
@@ -218,10 +218,13 @@ fn main() {
             .arg(format!("--eval-interval={}", recording::INTERVAL))
             .arg(format!("--url={}", prom.url()))
             .arg(&rules)
-            .stdout(std::process::Stdio::null())
-            .status()
+            .output()
             .expect("promtool");
-        assert!(status.success(), "rule backfill failed");
+        assert!(
+            run.status.success(),
+            "rule backfill failed: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
     }
     for entry in std::fs::read_dir(&out).expect("rule blocks") {
         let entry = entry.expect("entry");
