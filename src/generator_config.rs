@@ -36,6 +36,11 @@ pub enum ConfigError {
     },
     #[error("{}: {message}", path.display())]
     Syntax { path: PathBuf, message: String },
+    #[error("{}: {source}", path.display())]
+    Slo {
+        path: PathBuf,
+        source: crate::alerts::slo::SloError,
+    },
     #[error("{}: `{key}`: {message}", path.display())]
     Invalid {
         path: PathBuf,
@@ -53,6 +58,7 @@ struct File {
     rate_window: Option<String>,
     runbook_url: Option<String>,
     alerts: BTreeMap<String, AlertOverride>,
+    slo: Option<crate::alerts::slo::SloConfig>,
     kubernetes: KubeFile,
 }
 
@@ -158,6 +164,13 @@ pub fn parse(text: &str, path: &Path) -> Result<GeneratorConfig, ConfigError> {
         }
     }
     a.overrides = file.alerts;
+    if let Some(slo) = file.slo {
+        slo.validate().map_err(|source| ConfigError::Slo {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        a.slo = Some(slo);
+    }
 
     let k = &mut cfg.kube;
     let kf = file.kubernetes;

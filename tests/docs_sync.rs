@@ -339,6 +339,29 @@ fn differences(pair: Pair, en: &str, zh: &str) -> Vec<String> {
     out
 }
 
+/// The alert configurations whose rules the runbooks document: the default
+/// and the SLO example (its burn-rate alerts are opt-in).
+fn documented_configs() -> Vec<AlertConfig> {
+    let slo =
+        vllm_grafana::generator_config::load(&Path::new(ROOT).join("deploy/vllm-grafana.slo.yaml"))
+            .unwrap_or_else(|e| panic!("{e}"));
+    vec![AlertConfig::default(), slo.alerts]
+}
+
+/// Every documented rule with the configuration that generates it, each
+/// alert once.
+fn documented_rules() -> Vec<(AlertConfig, alerts::AlertRule)> {
+    let mut out: Vec<(AlertConfig, alerts::AlertRule)> = Vec::new();
+    for cfg in documented_configs() {
+        for rule in alerts::rules(&cfg) {
+            if !out.iter().any(|(_, r)| r.name == rule.name) {
+                out.push((cfg.clone(), rule));
+            }
+        }
+    }
+    out
+}
+
 fn read(name: &str) -> String {
     std::fs::read_to_string(Path::new(ROOT).join(name))
         .unwrap_or_else(|e| panic!("cannot read {name}: {e}"))
@@ -392,7 +415,7 @@ fn chinese_readme_is_in_sync_with_the_english_one() {
 
 #[test]
 fn chinese_runbooks_are_in_sync_with_the_english_ones() {
-    let rules = alerts::rules(&AlertConfig::default()).len();
+    let rules = documented_rules().len();
     // A title and a section per alert; each section shows its query and a
     // `check` command.
     assert_in_sync(RUNBOOKS, (1 + rules, 2 * rules, 10));
@@ -570,8 +593,7 @@ fn section_problems(file: &str, text: &str, alerts: &BTreeSet<String>) -> Vec<St
         }
     }
     // Each section shows its rule's query, as generated, in a code block.
-    let cfg = AlertConfig::default();
-    for rule in alerts::rules(&cfg) {
+    for (cfg, rule) in documented_rules() {
         let Some(&(_, start)) = found.iter().find(|(name, _)| *name == rule.name) else {
             continue;
         };
@@ -615,9 +637,9 @@ fn anchor(heading: &str) -> String {
 #[test]
 fn every_alert_has_a_runbook_section_in_both_languages() {
     let (committed, urls) = committed_alerts();
-    let generated: BTreeSet<String> = alerts::rules(&AlertConfig::default())
+    let generated: BTreeSet<String> = documented_rules()
         .iter()
-        .map(|r| r.name.to_string())
+        .map(|(_, r)| r.name.to_string())
         .collect();
     assert!(!committed.is_empty(), "no alert names in the rule files");
     let alerts: BTreeSet<String> = committed.union(&generated).cloned().collect();
@@ -628,10 +650,9 @@ fn every_alert_has_a_runbook_section_in_both_languages() {
 
     // Every runbook_url, committed or generated, opens a heading of a file
     // in this repository (addresses elsewhere are the deployment's).
-    let cfg = AlertConfig::default();
-    let generated_urls = alerts::rules(&cfg)
+    let generated_urls = documented_rules()
         .iter()
-        .map(|r| r.runbook_url(&cfg))
+        .map(|(cfg, r)| r.runbook_url(cfg))
         .collect::<Vec<_>>();
     for url in urls.iter().chain(&generated_urls) {
         let Some((path, fragment)) = url.split_once('#') else {
@@ -666,7 +687,15 @@ fn every_alert_has_a_runbook_section_in_both_languages() {
 #[test]
 fn missing_and_stray_runbook_sections_are_reported() {
     let text = read(RUNBOOKS.zh);
-    let (alerts, _) = committed_alerts();
+    let (committed, _) = committed_alerts();
+    let alerts: BTreeSet<String> = committed
+        .into_iter()
+        .chain(
+            documented_rules()
+                .into_iter()
+                .map(|(_, r)| r.name.to_string()),
+        )
+        .collect();
     assert!(section_problems(RUNBOOKS.zh, &text, &alerts).is_empty());
 
     // VllmTargetDown's section renamed: the alert lacks a section, and the

@@ -88,7 +88,7 @@ fn grafana_rules(cfg: &AlertConfig, datasource_uid: &str) -> Vec<Rule> {
                     "datasourceUid": datasource_uid,
                     "model": {
                         "refId": "A",
-                        "expr": r.query(cfg),
+                        "expr": r.grafana_query(cfg),
                         "instant": true,
                         "range": false,
                         "intervalMs": 15000,

@@ -6,6 +6,7 @@ mod grafana;
 mod prometheus;
 pub mod recording;
 mod rules;
+pub mod slo;
 mod unit_tests;
 
 pub use grafana::{

@@ -24,6 +24,8 @@ pub struct AlertConfig {
     pub scoping: Scoping,
     /// Per-alert changes to threshold, `for` and severity, by alert name.
     pub overrides: BTreeMap<String, AlertOverride>,
+    /// Service-level objectives, when configured.
+    pub slo: Option<super::slo::SloConfig>,
 }
 
 /// What a deployment changes in one alert.
@@ -44,6 +46,19 @@ impl AlertOverride {
     }
 }
 
+impl AlertConfig {
+    /// What the SLI expressions select and keep under this configuration.
+    pub fn slo_scope(&self) -> super::slo::Scope {
+        let extra: Vec<&str> = self
+            .scoping
+            .extra
+            .iter()
+            .map(|m| m.label.as_str())
+            .collect();
+        super::slo::Scope::new(&self.job_regex, &extra)
+    }
+}
+
 impl Default for AlertConfig {
     fn default() -> Self {
         AlertConfig {
@@ -52,6 +67,7 @@ impl Default for AlertConfig {
             runbook_base: DEFAULT_RUNBOOK_BASE.to_string(),
             scoping: Scoping::default(),
             overrides: BTreeMap::new(),
+            slo: None,
         }
     }
 }
@@ -79,6 +95,9 @@ pub struct AlertRule {
     /// The series to watch (with Grafana's `$__rate_interval`); the alert
     /// fires where `query cmp threshold`.
     pub query: Expr,
+    /// What Grafana-managed copies query instead, where `query` reads
+    /// recording rules that only Prometheus evaluates.
+    pub grafana_query: Option<Expr>,
     pub cmp: Cmp,
     pub threshold: f64,
     pub for_: String,
@@ -95,6 +114,11 @@ impl AlertRule {
     /// The watched series with the configured rate window.
     pub fn query(&self, cfg: &AlertConfig) -> String {
         concrete(cfg, &self.query)
+    }
+
+    /// The query of the Grafana-managed copy.
+    pub fn grafana_query(&self, cfg: &AlertConfig) -> String {
+        concrete(cfg, self.grafana_query.as_ref().unwrap_or(&self.query))
     }
 
     /// `query cmp threshold`, as Prometheus evaluates it.
@@ -159,6 +183,10 @@ pub fn rule_names() -> Vec<&'static str> {
 /// Every rule, with the deployment's overrides applied.
 pub fn rules(cfg: &AlertConfig) -> Vec<AlertRule> {
     let mut all = default_rules(cfg);
+    // The configuration is validated when it is read.
+    if let Some(slo) = &cfg.slo {
+        all.extend(super::slo::alert_rules(slo, &cfg.slo_scope()).unwrap_or_default());
+    }
     for rule in &mut all {
         if let Some(o) = cfg.overrides.get(rule.name) {
             rule.threshold = o.threshold.unwrap_or(rule.threshold);
@@ -195,6 +223,7 @@ fn default_rules(cfg: &AlertConfig) -> Vec<AlertRule> {
         AlertRule {
             name: "VllmHighRequestQueue",
             query: waiting,
+            grafana_query: None,
             cmp: Cmp::Gt,
             threshold: 10.0,
             for_: "5m".into(),
@@ -207,6 +236,7 @@ fn default_rules(cfg: &AlertConfig) -> Vec<AlertRule> {
         AlertRule {
             name: "VllmKvCacheNearlyFull",
             query: kv_usage,
+            grafana_query: None,
             cmp: Cmp::Gt,
             threshold: 0.9,
             for_: "5m".into(),
@@ -219,6 +249,7 @@ fn default_rules(cfg: &AlertConfig) -> Vec<AlertRule> {
         AlertRule {
             name: "VllmTimeToFirstTokenHigh",
             query: ttft_p95,
+            grafana_query: None,
             cmp: Cmp::Gt,
             threshold: 2.0,
             for_: "10m".into(),
@@ -231,6 +262,7 @@ fn default_rules(cfg: &AlertConfig) -> Vec<AlertRule> {
         AlertRule {
             name: "VllmRequestFailureRatioHigh",
             query: failed / finished,
+            grafana_query: None,
             cmp: Cmp::Gt,
             threshold: 0.05,
             for_: "10m".into(),
@@ -243,6 +275,7 @@ fn default_rules(cfg: &AlertConfig) -> Vec<AlertRule> {
         AlertRule {
             name: "VllmPreemptionStorm",
             query: preemptions,
+            grafana_query: None,
             cmp: Cmp::Gt,
             threshold: 0.5,
             for_: "10m".into(),
@@ -255,6 +288,7 @@ fn default_rules(cfg: &AlertConfig) -> Vec<AlertRule> {
         AlertRule {
             name: "VllmTargetDown",
             query: Expr::select(&sel(cfg, names::UP)),
+            grafana_query: None,
             cmp: Cmp::Lt,
             threshold: 1.0,
             for_: "2m".into(),
@@ -267,6 +301,7 @@ fn default_rules(cfg: &AlertConfig) -> Vec<AlertRule> {
         AlertRule {
             name: "VllmEngineStalled",
             query: busy.and(generating.cmp(Cmp::Eq, Expr::num(0.0))),
+            grafana_query: None,
             cmp: Cmp::Gt,
             threshold: 0.0,
             for_: "5m".into(),

@@ -134,6 +134,85 @@ fn up(value: &'static str) -> Vec<(String, &'static str)> {
     vec![(format!("{}{{instance=\"{INSTANCE}\"}}", names::UP), value)]
 }
 
+/// Cases of the SLO burn-rate alerts of `slo` (both speeds fire on a 50 %
+/// error ratio; none fires without errors, across a counter reset, or
+/// without traffic).
+fn slo_cases(slo: &super::slo::SloConfig) -> Vec<Case> {
+    use super::slo::Sli;
+    let mut out = Vec::new();
+    for sli in slo.slis() {
+        let scenario =
+            |good: &'static str, bad_or_total: &'static str| -> Vec<(String, &'static str)> {
+                match (sli, slo.ttft, slo.itl) {
+                    (Sli::Ttft, Some(o), _) | (Sli::Itl, _, Some(o)) => {
+                        let base = if sli == Sli::Ttft {
+                            names::TIME_TO_FIRST_TOKEN
+                        } else {
+                            names::INTER_TOKEN_LATENCY
+                        };
+                        let le = super::slo::le_text(o.threshold);
+                        vec![
+                            (
+                                series(&format!("{base}_bucket"), &[("le", le.as_str())]),
+                                good,
+                            ),
+                            (series(&format!("{base}_count"), &[]), bad_or_total),
+                        ]
+                    }
+                    _ => vec![
+                        (
+                            series(names::REQUEST_SUCCESS, &[("finished_reason", "stop")]),
+                            good,
+                        ),
+                        (
+                            series(names::REQUEST_SUCCESS, &[("finished_reason", "error")]),
+                            bad_or_total,
+                        ),
+                    ],
+                }
+            };
+        let latency = sli != Sli::Success;
+        for speed in ["Fast", "Slow"] {
+            let alert = super::slo::alert_name(sli, speed);
+            // Latency: good observations and all observations; success:
+            // stopped and errored requests.
+            let (half_good, half_total) = if latency {
+                ("0+5x60", "0+10x60")
+            } else {
+                ("0+5x60", "0+5x60")
+            };
+            out.push(Case {
+                alert,
+                what: "half of the requests missing the objective",
+                series: scenario(half_good, half_total),
+                fires_with: Some("50%"),
+            });
+            out.push(Case {
+                alert,
+                what: "every request meeting the objective",
+                series: scenario("0+10x60", if latency { "0+10x60" } else { "0x60" }),
+                fires_with: None,
+            });
+            out.push(Case {
+                alert,
+                what: "a restart (counters reset) with every request meeting it",
+                series: scenario(
+                    "0+10x30 0+10x29",
+                    if latency { "0+10x30 0+10x29" } else { "0x60" },
+                ),
+                fires_with: None,
+            });
+            out.push(Case {
+                alert,
+                what: "no traffic",
+                series: scenario("0x60", "0x60"),
+                fires_with: None,
+            });
+        }
+    }
+    out
+}
+
 fn cases() -> Vec<Case> {
     let one = |name: &str, values: &'static str| vec![(series(name, &[]), values)];
     vec![
@@ -294,7 +373,8 @@ fn expected(rule: &AlertRule, cfg: &AlertConfig, labelling: &Labelling, value: &
         promql_parser::parser::parse(&rule.query(cfg)),
         Ok(promql_parser::parser::Expr::VectorSelector(_))
     );
-    if bare {
+    // The SLO rules keep the labels the matchers select on too.
+    if bare || rule.name.starts_with("VllmSlo") {
         for (k, v) in &labelling.added {
             labels.insert(k.clone(), v.clone());
         }
@@ -317,7 +397,11 @@ pub fn promtool_tests_yaml(cfg: &AlertConfig) -> Result<String, AlertsError> {
     let labelling = Labelling::new(cfg);
     let mut skipped: Vec<&str> = Vec::new();
     let mut tests = Vec::new();
-    for case in cases() {
+    let mut all = cases();
+    if let Some(slo) = &cfg.slo {
+        all.extend(slo_cases(slo));
+    }
+    for case in all {
         let Some(rule) = rules.iter().find(|r| r.name == case.alert) else {
             continue;
         };
@@ -349,7 +433,12 @@ pub fn promtool_tests_yaml(cfg: &AlertConfig) -> Result<String, AlertsError> {
                 })
                 .collect(),
             alert_rule_test: vec![AlertTest {
-                eval_time: "25m",
+                // The slow burn's `for` (15 m) after enough of a 30 m window.
+                eval_time: if case.alert.starts_with("VllmSlo") {
+                    "50m"
+                } else {
+                    "25m"
+                },
                 alertname: rule.name,
                 exp_alerts: case
                     .fires_with
@@ -373,7 +462,7 @@ pub fn promtool_tests_yaml(cfg: &AlertConfig) -> Result<String, AlertsError> {
         ));
     }
     let file = TestFile {
-        rule_files: vec!["rules.yml"],
+        rule_files: vec!["rules.yml", "recording.yml"],
         evaluation_interval: "1m",
         tests,
     };

@@ -63,6 +63,12 @@ impl Expr {
     }
 
     /// An instant-vector selector.
+    /// An expression already written out (e.g. with a fixed rate window),
+    /// as one parenthesised operand.
+    pub fn parenthesised(text: &str) -> Expr {
+        Expr::atom(format!("({text})"))
+    }
+
     pub fn select(sel: &Selector) -> Expr {
         Expr::atom(sel.to_string())
     }
@@ -203,6 +209,17 @@ pub fn topk(k: u32, by: &[&str], e: Expr) -> Expr {
     } else {
         Expr::atom(format!("topk by ({}) ({k}, {e})", by.join(", ")))
     }
+}
+
+/// `scalar(e)`: the value of a single-series vector as a scalar (NaN when
+/// `e` has no series or several), to divide a labelled vector by a total.
+pub fn scalar(e: Expr) -> Expr {
+    Expr::atom(format!("scalar({e})"))
+}
+
+/// `time()`: the evaluation time in Unix seconds.
+pub fn time() -> Expr {
+    Expr::atom("time()".to_string())
 }
 
 /// `vector(v)`: a constant series without labels.
