@@ -91,6 +91,38 @@ async fn victoriametrics_is_recognised_and_answers_through_the_plugin() {
         health.message
     );
 
+    // The editor's lookups (labels, label values, metric names), with the
+    // time range Grafana sends.
+    let now_s = support::now_ms() / 1000;
+    let range = format!("start={}&end={now_s}", now_s - 3600);
+    let (code, body) = plugin
+        .resource(&ds, &format!("label-values?label=model_name&{range}"))
+        .await
+        .expect("answered");
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body.as_array().map(Vec::len), Some(2), "two models: {body}");
+    let (code, body) = plugin
+        .resource(&ds, &format!("metric-names?{range}"))
+        .await
+        .expect("answered");
+    assert_eq!(code, 200, "{body}");
+    assert!(
+        body.as_array()
+            .is_some_and(|names| names.contains(&json!(running))),
+        "{body}"
+    );
+    let (code, body) = plugin
+        .resource(&ds, &format!("labels?{range}"))
+        .await
+        .expect("answered");
+    assert_eq!(code, 200, "{body}");
+    for label in ["job", "instance", "model_name"] {
+        assert!(
+            body.as_array().is_some_and(|l| l.contains(&json!(label))),
+            "{label}: {body}"
+        );
+    }
+
     // The same instant, through the plugin and straight from the API.
     let t_ms = support::now_ms() - 2_000;
     for expr in [
