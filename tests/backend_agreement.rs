@@ -7,12 +7,16 @@
 //! window to its edges, VictoriaMetrics also uses the last sample before the
 //! window (docs/BACKENDS.md); the largest difference is printed.
 //! Prometheus gets the samples through promtool, VictoriaMetrics through its
-//! import API.
+//! import API. Every query also runs through the plugin in Prometheus mode
+//! against VictoriaMetrics, as Grafana sends it, and answers as
+//! VictoriaMetrics' own API does.
 
 mod support;
 
+use serde_json::json;
 use std::collections::BTreeMap;
 use std::time::Duration;
+use support::grafana::{data_query, Datasource, Plugin};
 use support::server::{Data, Prometheus, NO_SCRAPES};
 use support::victoria::Victoria;
 use support::vllm::history_openmetrics;
@@ -40,10 +44,18 @@ fn answers(data: &serde_json::Value) -> Answers {
         (key, v)
     };
     match data["resultType"].as_str() {
-        Some("scalar") => [(String::new(), one(&serde_json::json!({"value": data["result"]})).1)]
+        Some("scalar") => [(
+            String::new(),
+            one(&serde_json::json!({"value": data["result"]})).1,
+        )]
+        .into_iter()
+        .collect(),
+        _ => data["result"]
+            .as_array()
             .into_iter()
+            .flatten()
+            .map(one)
             .collect(),
-        _ => data["result"].as_array().into_iter().flatten().map(one).collect(),
     }
 }
 
@@ -65,8 +77,68 @@ fn variable(name: &str) -> Option<String> {
     }
 }
 
-#[test]
-fn prometheus_and_victoriametrics_agree_on_every_dashboard_and_alert_query() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prometheus_and_victoriametrics_agree_on_every_dashboard_and_alert_query() {
+    tokio::task::block_in_place(compare_backends);
+}
+
+/// Instant answers through the plugin (Prometheus mode on `url`) at `at_ms`,
+/// NaN left out as VictoriaMetrics does.
+async fn through_plugin(
+    plugin: &Plugin,
+    url: &str,
+    exprs: &[&str],
+    at_ms: i64,
+) -> Vec<Result<Answers, String>> {
+    let ds = Datasource::prometheus(url).uid("agreement");
+    let mut out = Vec::new();
+    for chunk in exprs.chunks(20) {
+        let queries = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                data_query(
+                    &format!("Q{i}"),
+                    json!({"expr": e, "instant": true, "range": false}),
+                    at_ms - 60_000,
+                    at_ms,
+                )
+            })
+            .collect();
+        let resp = plugin.query(&ds, queries).await;
+        for i in 0..chunk.len() {
+            let ref_id = format!("Q{i}");
+            out.push(match &resp {
+                Err(e) => Err(e.to_string()),
+                Ok(resp) => support::frames::frames_of(resp, &ref_id)
+                    .map_err(|e| format!("{e}: {}", support::frames::error_of(resp, &ref_id)))
+                    .map(|frames| {
+                        frames
+                            .iter()
+                            .flat_map(|f| f.fields.iter())
+                            .filter(|f| !f.numbers().is_empty())
+                            .map(|f| {
+                                let labels = f.labels.clone().unwrap_or_default();
+                                let key = labels
+                                    .iter()
+                                    .map(|(k, v)| format!("{k}={v}"))
+                                    .collect::<Vec<_>>()
+                                    .join(",");
+                                (
+                                    key,
+                                    f.numbers().last().copied().flatten().unwrap_or(f64::NAN),
+                                )
+                            })
+                            .filter(|(_, v)| !v.is_nan())
+                            .collect()
+                    }),
+            });
+        }
+    }
+    out
+}
+
+fn compare_backends() {
     let now_ms = support::now_ms();
     let end_ms = (now_ms - 10 * 60_000) / 15_000 * 15_000;
     let span = Duration::from_secs(40 * 60);
@@ -106,8 +178,9 @@ fn prometheus_and_victoriametrics_agree_on_every_dashboard_and_alert_query() {
         "15s",
         &["-retentionPeriod=100y", "-maxLabelsPerTimeseries=40"],
     )
-        .unwrap_or_else(|e| panic!("{e}"));
-    vm.import(&import).unwrap_or_else(|e| panic!("{e}\n{}", vm.log()));
+    .unwrap_or_else(|e| panic!("{e}"));
+    vm.import(&import)
+        .unwrap_or_else(|e| panic!("{e}\n{}", vm.log()));
 
     let mut queries: Vec<(String, String)> = Vec::new();
     // Every dashboard but the one on recording rules, which neither
@@ -142,7 +215,11 @@ fn prometheus_and_victoriametrics_agree_on_every_dashboard_and_alert_query() {
         let (p, v) = match (p, v) {
             (Ok(p), Ok(v)) => (answers(&p), answers(&v)),
             (p, v) => {
-                failures.push(format!("{what}: Prometheus {:?}, VictoriaMetrics {:?}: {expr}", p.err(), v.err()));
+                failures.push(format!(
+                    "{what}: Prometheus {:?}, VictoriaMetrics {:?}: {expr}",
+                    p.err(),
+                    v.err()
+                ));
                 continue;
             }
         };
@@ -176,10 +253,49 @@ fn prometheus_and_victoriametrics_agree_on_every_dashboard_and_alert_query() {
             }
         }
     }
+    // Through the plugin, as Grafana asks, at the scrape timestamp.
+    let runtime = tokio::runtime::Handle::current();
+    let exprs: Vec<&str> = queries.iter().map(|(_, e)| e.as_str()).collect();
+    let plugin_answers = runtime.block_on(async {
+        let plugin = Plugin::start().await.expect("plugin");
+        through_plugin(&plugin, &vm.url(), &exprs, on_scrape).await
+    });
+    let mut through = 0;
+    for ((what, expr), got) in queries.iter().zip(plugin_answers) {
+        let direct: Answers = vm
+            .query_at(expr, on_scrape as f64 / 1000.0)
+            .map(|d| answers(&d))
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(_, v)| !v.is_nan())
+            .collect();
+        match got {
+            Ok(got) if got.keys().eq(direct.keys()) => {
+                through += 1;
+                for (k, a) in &got {
+                    let b = direct[k];
+                    if (a - b).abs() > 1e-9 * a.abs().max(b.abs()).max(1e-12) {
+                        failures.push(format!("{what} {{{k}}}: plugin {a}, VictoriaMetrics {b}"));
+                    }
+                }
+            }
+            Ok(got) => failures.push(format!(
+                "{what}: through the plugin {:?}, VictoriaMetrics {:?}",
+                got.keys().collect::<Vec<_>>(),
+                direct.keys().collect::<Vec<_>>()
+            )),
+            Err(e) => failures.push(format!("{what}: the plugin failed: {e}: {expr}")),
+        }
+    }
     println!(
-        "{compared} query runs of {} queries at 2 times compared; between scrapes, the largest relative difference of a range function's value: {worst:.3}",
+        "{compared} query runs of {} queries at 2 times compared; between scrapes, the largest relative difference of a range function's value: {worst:.3}; {through} answered alike through the plugin",
         queries.len()
     );
     assert!(compared > 160, "only {compared} query runs compared");
-    assert!(failures.is_empty(), "{} disagreements:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} disagreements:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
