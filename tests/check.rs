@@ -270,3 +270,153 @@ async fn simulated_releases_are_recognised() {
         }
     }
 }
+
+// --- NVIDIA's DCGM exporter --------------------------------------------------
+
+/// Saved from the simulator's exporter (`simulate --dcgm --engines 2
+/// --gpus-per-engine 2 --dcgm-pod-labels`): four H100s of two vLLM pods.
+const DCGM_FIXTURE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/dcgm-exporter/simulated-h100-tp2-pods.txt"
+);
+
+#[test]
+fn a_saved_dcgm_scrape_is_a_healthy_exporter_not_a_broken_vllm() {
+    let (code, out) = run_cli(&["check", "--json", DCGM_FIXTURE]);
+    assert_eq!(code, 0, "{out}");
+    let json: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let r = &json[0];
+    assert_eq!(r["healthy"], true, "{r}");
+    assert_eq!(r["endpoint"], "dcgm");
+    assert_eq!(r["problems"], serde_json::json!([]));
+    assert_eq!(r["sniffed"]["is_vllm"], false);
+    assert_eq!(r["missing"], serde_json::json!([]));
+    let d = &r["dcgm"];
+    assert_eq!(d["gpu_count"], 4);
+    assert_eq!(d["models"], serde_json::json!(["NVIDIA H100 80GB HBM3"]));
+    assert_eq!(d["hostnames"], serde_json::json!(["gpu-node-01"]));
+    // One series per GPU here, so the totals are the families' sums.
+    let family_sum = |name: &str| r["families"][name]["sum"].as_f64().expect("sum");
+    assert_eq!(
+        d["fb_used_mib"].as_f64(),
+        Some(family_sum(names::DCGM_FB_USED))
+    );
+    assert_eq!(
+        d["fb_free_mib"].as_f64(),
+        Some(family_sum(names::DCGM_FB_FREE))
+    );
+    let power = d["power_w_total"].as_f64().expect("power");
+    assert!((power - family_sum(names::DCGM_POWER_USAGE)).abs() < 1e-6);
+    let util = d["utilization_percent_avg"].as_f64().expect("util");
+    assert!((util - family_sum(names::DCGM_GPU_UTIL) / 4.0).abs() < 1e-9);
+    let gpus = d["gpus"].as_array().expect("gpus");
+    assert_eq!(gpus.len(), 4);
+    assert_eq!(
+        gpus[0]["pods"],
+        serde_json::json!(["llm-serving/vllm-llama-3-1-8b-instruct-0"])
+    );
+    assert!(gpus
+        .iter()
+        .all(|g| g["uuid"].as_str().is_some_and(|u| u.starts_with("GPU-"))));
+
+    let (code, text) = run_cli(&["check", DCGM_FIXTURE]);
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("DCGM exporter: 4 GPUs (NVIDIA H100 80GB HBM3) on gpu-node-01"),
+        "{text}"
+    );
+    let headline = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("utilisation "))
+        .unwrap_or_else(|| panic!("no utilisation line in\n{text}"));
+    for part in [
+        "avg",
+        "framebuffer used",
+        "/ free",
+        "temperature",
+        "°C max",
+        "power",
+        "W total",
+    ] {
+        assert!(headline.contains(part), "{part}: {headline}");
+    }
+    assert!(!text.contains("vLLM release"), "{text}");
+    assert!(!text.contains("no vllm:"), "{text}");
+    assert!(!text.contains("PROBLEM"), "{text}");
+}
+
+#[test]
+fn xid_errors_and_the_new_host_label_are_understood() {
+    let saved = std::fs::read_to_string(DCGM_FIXTURE).expect("fixture");
+    let text: String = saved
+        .replace("Hostname=", "hostname=")
+        .lines()
+        .map(|l| {
+            if l.starts_with(names::DCGM_XID_ERRORS) && l.contains("gpu=\"2\"") {
+                format!("{} 79", l.rsplit_once(' ').map_or(l, |(head, _)| head))
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let r = report_for_text("gpu-node".into(), &text, 0.0);
+    assert!(r.healthy, "{:?}", r.problems);
+    let d = r.dcgm.as_ref().expect("dcgm report");
+    assert_eq!(d.hostnames, ["gpu-node-01"]);
+    assert_eq!(d.gpus[2].last_xid, Some(79.0));
+    let out = vllm_grafana::check::render_text(&[r]);
+    assert!(
+        out.contains("warning: gpu 2 reported XID error 79"),
+        "{out}"
+    );
+    assert_eq!(out.matches("XID").count(), 1, "{out}");
+}
+
+#[test]
+fn gpu_series_without_gpu_labels_are_a_problem() {
+    let text = format!("# TYPE {n} gauge\n{n} 5\n", n = names::DCGM_GPU_UTIL);
+    let r = report_for_text("x".into(), &text, 0.0);
+    assert!(!r.healthy);
+    assert!(
+        r.problems[0].contains("reports no GPUs"),
+        "{:?}",
+        r.problems
+    );
+    // Other non-vLLM text is still refused as before, and named unknown.
+    let other = report_for_text("y".into(), "# TYPE up gauge\nup 1\n", 0.0);
+    let json = serde_json::to_value(&other).expect("json");
+    assert_eq!(json["endpoint"], "unknown");
+    assert!(json.get("dcgm").is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_simulated_exporter_and_its_vllm_are_told_apart() {
+    let cfg = vllm_grafana::simulator::SimConfig {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        dcgm_listen: "127.0.0.1:0".parse().expect("addr"),
+        gpus_per_engine: 2,
+        ..Default::default()
+    };
+    let server = vllm_grafana::simulator::bind(cfg)
+        .await
+        .expect("bind simulator");
+    let vllm = server.local_addr();
+    let gpu = server.dcgm_addr().expect("exporter");
+    tokio::spawn(server.run(std::future::pending()));
+    let targets = [format!("http://{gpu}/metrics"), vllm.to_string()];
+    let reports = check_all(&targets, Duration::from_secs(5)).await;
+    let json = serde_json::to_value(&reports).expect("json");
+    assert_eq!(json[0]["endpoint"], "dcgm", "{}", json[0]);
+    assert_eq!(json[0]["healthy"], true, "{}", json[0]);
+    assert_eq!(json[0]["dcgm"]["gpu_count"], 2);
+    assert_eq!(json[1]["endpoint"], "vllm");
+    assert_eq!(json[1]["healthy"], true, "{}", json[1]);
+    assert!(json[1].get("dcgm").is_none());
+    let text = vllm_grafana::check::render_text(&reports);
+    assert!(
+        text.contains("DCGM exporter: 2 GPUs (NVIDIA H100 80GB HBM3)"),
+        "{text}"
+    );
+    assert!(text.contains("vLLM release: 0.34.0"), "{text}");
+}

@@ -873,3 +873,308 @@ fn snapshot_timing() {
         );
     }
 }
+
+// --- The DCGM exporter -----------------------------------------------------
+
+use vllm_grafana::catalog::dcgm::{self, labels};
+use vllm_grafana::simulator::{dcgm_snapshot, GPU_MODEL_NAME};
+
+fn gpu_cfg(gpus_per_engine: usize, engines: usize, rps: f64) -> SimConfig {
+    SimConfig {
+        gpus_per_engine,
+        engines,
+        requests_per_second: rps,
+        ..SimConfig::default()
+    }
+}
+
+/// `family` per GPU, keyed by the `gpu` label.
+fn per_gpu(exp: &Exposition, family: &str) -> BTreeMap<usize, f64> {
+    exp.family(family)
+        .unwrap_or_else(|| panic!("{family} missing"))
+        .samples
+        .iter()
+        .map(|s| {
+            let gpu = s.label(labels::GPU).expect("gpu label");
+            (gpu.parse().expect("gpu index"), s.value)
+        })
+        .collect()
+}
+
+/// Checks the exporter's text against the catalog: every family once, with
+/// its HELP and type, one sample per GPU, the exporter's labels in its order.
+fn assert_dcgm_matches_catalog(text: &str, gpus: usize, pod_labels: bool) {
+    let exp = parsed(text);
+    assert!(
+        exp.families.iter().all(|f| dcgm::lookup(f.name).is_some()),
+        "only catalog families"
+    );
+    let mut order = vec![
+        labels::GPU,
+        labels::UUID,
+        labels::PCI_BUS_ID,
+        labels::DEVICE,
+        labels::MODEL_NAME,
+        labels::HOSTNAME,
+        labels::DRIVER_VERSION,
+    ];
+    if pod_labels {
+        order.extend(labels::POD_LABELS);
+    }
+    for def in dcgm::DCGM_METRICS {
+        let f = exp
+            .family(def.name)
+            .unwrap_or_else(|| panic!("{} missing", def.name));
+        assert_eq!(f.help.as_deref(), Some(def.help), "{}", def.name);
+        assert_eq!(f.metric_type, metric_type(def.kind), "{}", def.name);
+        assert_eq!(f.samples.len(), gpus, "{}", def.name);
+        for s in &f.samples {
+            let names: Vec<&str> = s.labels.iter().map(|(n, _)| *n).collect();
+            assert_eq!(names, order, "{}", def.name);
+            assert_eq!(s.label(labels::MODEL_NAME), Some(GPU_MODEL_NAME));
+            assert!(s.value.is_finite() && s.value >= 0.0, "{}", def.name);
+        }
+    }
+    let uuids: BTreeSet<&str> = exp
+        .family(catalog::names::DCGM_GPU_UTIL)
+        .expect("util")
+        .samples
+        .iter()
+        .filter_map(|s| s.label(labels::UUID))
+        .collect();
+    assert_eq!(uuids.len(), gpus, "one UUID per GPU");
+    assert!(uuids.iter().all(|u| u.starts_with("GPU-") && u.len() == 40));
+    // The exporter's value formats: integers for int64 fields, six decimals for doubles.
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let (name, value) = (
+            line.split('{').next().unwrap_or(""),
+            line.rsplit(' ').next().unwrap_or(""),
+        );
+        let def = dcgm::lookup(name).unwrap_or_else(|| panic!("unknown {name}"));
+        match def.format {
+            dcgm::ValueFormat::Integer => assert!(!value.contains('.'), "{line}"),
+            dcgm::ValueFormat::Decimal => {
+                assert_eq!(value.split('.').nth(1).map(str::len), Some(6), "{line}")
+            }
+        }
+    }
+}
+
+#[test]
+fn dcgm_exporter_is_off_by_default_and_follows_the_catalog_when_on() {
+    assert_eq!(
+        dcgm_snapshot(&SimConfig::default(), Duration::from_secs(60)),
+        ""
+    );
+    let plain = snapshot(&gpu_cfg(2, 2, 4.0), Duration::from_secs(60));
+    assert!(
+        !plain.contains("DCGM_"),
+        "vLLM's /metrics never carries GPU metrics"
+    );
+    assert_dcgm_matches_catalog(
+        &dcgm_snapshot(&gpu_cfg(2, 2, 4.0), Duration::from_secs(60)),
+        4,
+        false,
+    );
+    let pods = SimConfig {
+        dcgm_pod_labels: true,
+        models: 2,
+        ..gpu_cfg(1, 2, 4.0)
+    };
+    let text = dcgm_snapshot(&pods, Duration::from_secs(60));
+    assert_dcgm_matches_catalog(&text, 4, true);
+    let exp = parsed(&text);
+    let pods: BTreeSet<&str> = exp
+        .family(catalog::names::DCGM_FB_USED)
+        .expect("fb")
+        .samples
+        .iter()
+        .filter_map(|s| s.label(labels::POD))
+        .collect();
+    assert_eq!(
+        pods.into_iter().collect::<Vec<_>>(),
+        [
+            "vllm-llama-3-1-8b-instruct-0",
+            "vllm-llama-3-1-8b-instruct-1",
+            "vllm-qwen2-5-7b-instruct-0",
+            "vllm-qwen2-5-7b-instruct-1",
+        ]
+    );
+}
+
+#[test]
+fn prometheus_client_parses_the_exporter_text_alike() {
+    let c = SimConfig {
+        dcgm_pod_labels: true,
+        ..gpu_cfg(2, 2, 8.0)
+    };
+    let text = dcgm_snapshot(&c, Duration::from_secs(90));
+    let ours = parsed(&text).sample_count();
+    assert_eq!(ours, 4 * dcgm::DCGM_METRICS.len());
+    assert_eq!(python_sample_count(&text), ours);
+}
+
+#[test]
+fn gpu_metrics_follow_the_load_model() {
+    use catalog::names::*;
+    let idle = dcgm_snapshot(&gpu_cfg(1, 1, 0.0), Duration::from_secs(120));
+    let busy_cfg = gpu_cfg(1, 1, 40.0);
+    let busy = dcgm_snapshot(&busy_cfg, Duration::from_secs(120));
+    let (idle, busy) = (parsed(&idle), parsed(&busy));
+    let at = |exp: &Exposition, name: &str| per_gpu(exp, name)[&0];
+    assert_eq!(at(&idle, DCGM_GPU_UTIL), 0.0);
+    assert_eq!(at(&idle, DCGM_SM_ACTIVE), 0.0);
+    assert!(at(&busy, DCGM_GPU_UTIL) > 60.0);
+    assert!(at(&busy, DCGM_SM_ACTIVE) > 0.3);
+    assert!(at(&busy, DCGM_PIPE_TENSOR_ACTIVE) > 0.0);
+    for name in [
+        DCGM_POWER_USAGE,
+        DCGM_GPU_TEMP,
+        DCGM_MEMORY_TEMP,
+        DCGM_SM_CLOCK,
+        DCGM_FB_USED,
+        DCGM_DRAM_ACTIVE,
+    ] {
+        assert!(at(&busy, name) > at(&idle, name), "{name} rises with load");
+    }
+    assert!(at(&busy, DCGM_FB_FREE) < at(&idle, DCGM_FB_FREE));
+    assert!(
+        at(&busy, DCGM_POWER_USAGE) <= 700.0,
+        "within the H100's limit"
+    );
+    // Used + free + reserved is the board's memory, whatever the load.
+    for exp in [&idle, &busy] {
+        let total = at(exp, DCGM_FB_USED) + at(exp, DCGM_FB_FREE) + at(exp, DCGM_FB_RESERVED);
+        assert_eq!(total, 81_559.0);
+    }
+
+    // The same engine: utilisation follows running requests, framebuffer the KV cache.
+    let mut sim = Simulator::new(&busy_cfg).expect("valid");
+    let mut energy = 0.0;
+    for _ in 0..6 {
+        sim.advance(Duration::from_secs(20));
+        let vllm = sim.render();
+        let gpu_text = sim.render_dcgm();
+        let (vllm, gpu) = (parsed(&vllm), parsed(&gpu_text));
+        let running = value(&vllm, NUM_REQUESTS_RUNNING);
+        let kv = value(&vllm, KV_CACHE_USAGE_PERC);
+        assert_eq!(
+            at(&gpu, DCGM_GPU_UTIL) > 0.0,
+            running > 0.0,
+            "running {running}"
+        );
+        let weights_and_overhead = at(&idle, DCGM_FB_USED);
+        let pool = 81_559.0 * 0.9 - weights_and_overhead;
+        let expected = weights_and_overhead + pool * kv;
+        assert!(
+            (at(&gpu, DCGM_FB_USED) - expected).abs() <= 1.0,
+            "fb {} vs kv {kv}",
+            at(&gpu, DCGM_FB_USED)
+        );
+        let e = at(&gpu, DCGM_TOTAL_ENERGY_CONSUMPTION);
+        assert!(e > energy, "energy only grows");
+        energy = e;
+    }
+}
+
+#[test]
+fn tensor_parallel_shards_share_their_engine_and_talk_over_nvlink() {
+    use catalog::names::*;
+    let text = dcgm_snapshot(&gpu_cfg(4, 1, 20.0), Duration::from_secs(60));
+    let exp = parsed(&text);
+    let util = per_gpu(&exp, DCGM_GPU_UTIL);
+    assert_eq!(util.len(), 4);
+    let nvlink = per_gpu(&exp, DCGM_NVLINK_BANDWIDTH_TOTAL);
+    assert!(nvlink.values().all(|v| *v > 0.0), "{nvlink:?}");
+    let single = dcgm_snapshot(&gpu_cfg(1, 1, 20.0), Duration::from_secs(60));
+    let single = parsed(&single)
+        .family(DCGM_NVLINK_BANDWIDTH_TOTAL)
+        .map(|f| f.samples[0].value);
+    assert_eq!(single, Some(0.0), "one GPU per engine: no NVLink traffic");
+    // A 4-way shard holds a quarter of the weights.
+    let fb4 = per_gpu(&exp, DCGM_FB_USED);
+    let idle1 = dcgm_snapshot(&gpu_cfg(1, 1, 0.0), Duration::from_secs(1));
+    let idle4 = dcgm_snapshot(&gpu_cfg(4, 1, 0.0), Duration::from_secs(1));
+    let (idle1, idle4) = (parsed(&idle1), parsed(&idle4));
+    assert!(per_gpu(&idle4, DCGM_FB_USED)[&0] < per_gpu(&idle1, DCGM_FB_USED)[&0]);
+    assert!(fb4.values().all(|v| *v > 0.0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dcgm_exporter_has_its_own_port() {
+    let c = SimConfig {
+        listen: "127.0.0.1:0".parse().expect("address"),
+        dcgm_listen: "127.0.0.1:0".parse().expect("address"),
+        dcgm_pod_labels: true,
+        requests_per_second: 60.0,
+        time_scale: 30.0,
+        ..gpu_cfg(2, 1, 60.0)
+    };
+    let server = bind(c).await.expect("bind");
+    let vllm = server.local_addr();
+    let gpu = server.dcgm_addr().expect("exporter bound");
+    assert_ne!(vllm, gpu);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(server.run(async {
+        let _ = stopped.await;
+    }));
+    let http = reqwest::Client::new();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let body = http
+        .get(format!("http://{gpu}/metrics"))
+        .send()
+        .await
+        .expect("GET exporter /metrics");
+    assert_eq!(body.status(), 200);
+    let body = body.text().await.expect("body");
+    assert_dcgm_matches_catalog(&body, 2, true);
+    assert!(!body.contains("vllm:"));
+    let util = per_gpu(&parsed(&body), catalog::names::DCGM_GPU_UTIL);
+    assert!(
+        util.values().all(|u| *u > 0.0),
+        "busy after 15 simulated s: {util:?}"
+    );
+    let health = http
+        .get(format!("http://{gpu}/health"))
+        .send()
+        .await
+        .expect("GET exporter /health");
+    assert_eq!(health.status(), 200);
+    let vllm_body = http
+        .get(format!("http://{vllm}/metrics"))
+        .send()
+        .await
+        .expect("GET vLLM /metrics")
+        .text()
+        .await
+        .expect("body");
+    assert!(vllm_body.contains("vllm:") && !vllm_body.contains("DCGM_"));
+    // One shutdown stops both listeners.
+    let _ = stop.send(());
+    let finished = tokio::time::timeout(Duration::from_secs(10), task)
+        .await
+        .expect("server stops")
+        .expect("task");
+    assert!(finished.is_ok(), "{finished:?}");
+    assert!(tokio::net::TcpStream::connect(gpu).await.is_err());
+}
+
+#[tokio::test]
+async fn a_busy_exporter_port_is_a_clear_error() {
+    let taken = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = taken.local_addr().expect("addr");
+    let c = SimConfig {
+        listen: "127.0.0.1:0".parse().expect("address"),
+        dcgm_listen: port,
+        ..gpu_cfg(1, 1, 1.0)
+    };
+    match bind(c).await {
+        Err(e @ SimError::Bind { addr, .. }) => {
+            assert_eq!(addr, port);
+            assert!(e.to_string().contains(&port.to_string()), "{e}");
+        }
+        other => panic!("expected SimError::Bind, got {:?}", other.err()),
+    }
+}

@@ -57,6 +57,18 @@ enum Command {
         /// Simulated seconds per wall-clock second (e.g. 60 to see alerts fire within minutes).
         #[arg(long, default_value_t = 1.0)]
         time_scale: f64,
+        /// Also serve NVIDIA DCGM exporter GPU metrics for every engine, on their own address (--dcgm-listen).
+        #[arg(long)]
+        dcgm: bool,
+        /// Address of the simulated DCGM exporter (with --dcgm), host:port.
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9400", value_parser = listen_address)]
+        dcgm_listen: SocketAddr,
+        /// GPUs per engine (tensor-parallel size) the simulated DCGM exporter reports (with --dcgm).
+        #[arg(long, value_name = "N", default_value_t = 1)]
+        gpus_per_engine: usize,
+        /// Label GPU series with the Kubernetes pod using them, as the DCGM exporter's pod mapping does (with --dcgm).
+        #[arg(long)]
+        dcgm_pod_labels: bool,
     },
     /// Write the Grafana dashboards generated from the catalog.
     Dashboard {
@@ -126,10 +138,13 @@ enum Command {
         /// Markdown table (as in docs/METRICS.md) instead of JSON.
         #[arg(long)]
         markdown: bool,
+        /// JSON of the NVIDIA DCGM exporter's GPU metrics instead of vLLM's.
+        #[arg(long, conflicts_with = "markdown")]
+        dcgm: bool,
     },
-    /// Fetch and diagnose vLLM /metrics endpoints (URLs, host:port, or files).
+    /// Fetch and diagnose vLLM /metrics endpoints and NVIDIA DCGM exporters (URLs, host:port, or files).
     #[command(
-        after_help = "Exit status: 0 when every target is a healthy vLLM endpoint, 1 when any has a problem, 2 for a usage error."
+        after_help = "Exit status: 0 when every target is a healthy vLLM endpoint (or DCGM exporter reporting GPUs), 1 when any has a problem, 2 for a usage error."
     )]
     Check {
         /// What to check: http(s) URLs, host:port or host (plain HTTP, port 8000, /metrics),
@@ -188,6 +203,10 @@ async fn run(command: Command) -> ExitCode {
             rps,
             seed,
             time_scale,
+            dcgm,
+            dcgm_listen,
+            gpus_per_engine,
+            dcgm_pod_labels,
         } => {
             let cfg = simulator::SimConfig {
                 listen,
@@ -201,10 +220,23 @@ async fn run(command: Command) -> ExitCode {
                 seed,
                 requests_per_second: rps,
                 time_scale,
+                gpus_per_engine: if dcgm { gpus_per_engine } else { 0 },
+                dcgm_listen,
+                dcgm_pod_labels,
                 ..simulator::SimConfig::default()
             };
+            if dcgm && gpus_per_engine == 0 {
+                eprintln!("error: --gpus-per-engine must be at least 1 with --dcgm");
+                return ExitCode::from(2);
+            }
             let stop = stop_signal();
             eprintln!("simulating vLLM {vllm_version} on http://{listen}/metrics ({models} model(s), {engines} engine(s))");
+            if dcgm {
+                eprintln!(
+                    "simulating the DCGM exporter on http://{dcgm_listen}/metrics ({} GPU(s))",
+                    models * engines * gpus_per_engine
+                );
+            }
             match simulator::serve(cfg, stop).await {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(simulator::SimError::InvalidConfig { field, reason }) => {
@@ -304,12 +336,17 @@ async fn run(command: Command) -> ExitCode {
             };
             report_written(result)
         }
-        Command::Catalog { markdown } => {
+        Command::Catalog { markdown, dcgm } => {
             if markdown {
                 print!("{}", catalog::markdown());
                 return ExitCode::SUCCESS;
             }
-            match serde_json::to_string_pretty(&*catalog::METRICS) {
+            let encoded = if dcgm {
+                serde_json::to_string_pretty(catalog::dcgm::DCGM_METRICS)
+            } else {
+                serde_json::to_string_pretty(&*catalog::METRICS)
+            };
+            match encoded {
                 Ok(s) => {
                     println!("{s}");
                     ExitCode::SUCCESS

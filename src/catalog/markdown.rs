@@ -1,6 +1,7 @@
 //! The catalog as a Markdown reference (`docs/METRICS.md`), generated so the
 //! document can never disagree with the code.
 
+use super::dcgm::{labels, DCGM_METRICS};
 use super::{Kind, MetricDef, Span, METRICS};
 use std::fmt::Write;
 
@@ -22,7 +23,11 @@ fn span_text(span: Option<Span>) -> String {
 }
 
 fn kind(m: &MetricDef) -> &'static str {
-    match m.kind {
+    kind_name(m.kind)
+}
+
+fn kind_name(kind: Kind) -> &'static str {
+    match kind {
         Kind::Counter => "counter",
         Kind::Gauge => "gauge",
         Kind::Histogram => "histogram",
@@ -67,5 +72,47 @@ pub fn markdown() -> String {
             m.meaning.replace('|', "\\|"),
         );
     }
+    dcgm_section(&mut out);
     out
+}
+
+/// The DCGM exporter's GPU metrics: a separate endpoint, not vLLM's.
+fn dcgm_section(out: &mut String) {
+    let code = |names: &[&str]| {
+        names
+            .iter()
+            .map(|n| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let _ = write!(
+        out,
+        "\n## GPU metrics (NVIDIA DCGM exporter)\n\n\
+         Served by the DCGM exporter, its own endpoint beside vLLM (port 9400, `/metrics`, one per \
+         node), not by vLLM; they have no vLLM release history and play no part in telling vLLM \
+         releases apart. Names, types and HELP texts are the exporter's default counter list \
+         (`etc/default-counters.csv`); \"Default\" says whether that list enables the field. The \
+         exporter adds no `_total` to its counters. Every series carries {}, then `{}` when the node \
+         name is known (`{}` on the exporter's development branch), then the driver version as \
+         `{}`; with Kubernetes pod mapping also {}.\n\n\
+         | Metric | Type | Unit | Default | Profiling | Meaning |\n\
+         |---|---|---|---|---|---|\n",
+        code(labels::DEVICE_LABELS),
+        labels::HOSTNAME,
+        labels::HOSTNAME_NEW,
+        labels::DRIVER_VERSION,
+        code(labels::POD_LABELS),
+    );
+    for m in DCGM_METRICS {
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | {:?} | {} | {} | {} |",
+            m.name,
+            kind_name(m.kind),
+            m.unit,
+            if m.default { "yes" } else { "no" },
+            if m.profiling { "yes" } else { "no" },
+            m.meaning.replace('|', "\\|"),
+        );
+    }
 }

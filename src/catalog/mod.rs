@@ -4,8 +4,11 @@
 //! This is the single source of truth for metric names. The simulator, the
 //! checker, the dashboards, the alert rules and the query editor all read names
 //! from [`names`] and facts from [`METRICS`]; no other module types a metric name.
+//! The GPU metrics of NVIDIA's DCGM exporter, served beside vLLM by their own
+//! endpoint, live apart in [`dcgm`].
 
 mod buckets;
+pub mod dcgm;
 mod json;
 mod markdown;
 pub mod names;

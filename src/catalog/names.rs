@@ -243,3 +243,31 @@ pub const AIO_EXCEPTIONS_TOTAL: &str = "exceptions_total_counter";
 pub const UP: &str = "up";
 pub const SCRAPE_DURATION_SECONDS: &str = "scrape_duration_seconds";
 pub const SCRAPE_SAMPLES_SCRAPED: &str = "scrape_samples_scraped";
+
+// NVIDIA's DCGM exporter (GPU telemetry, its own endpoint; see `catalog::dcgm`).
+// Never `vllm:` metrics: sniffing, release ranges and the drift check ignore them.
+pub const DCGM_SM_CLOCK: &str = "DCGM_FI_DEV_SM_CLOCK";
+pub const DCGM_MEM_CLOCK: &str = "DCGM_FI_DEV_MEM_CLOCK";
+pub const DCGM_MEMORY_TEMP: &str = "DCGM_FI_DEV_MEMORY_TEMP";
+pub const DCGM_GPU_TEMP: &str = "DCGM_FI_DEV_GPU_TEMP";
+pub const DCGM_POWER_USAGE: &str = "DCGM_FI_DEV_POWER_USAGE";
+pub const DCGM_TOTAL_ENERGY_CONSUMPTION: &str = "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION";
+pub const DCGM_PCIE_REPLAY_COUNTER: &str = "DCGM_FI_DEV_PCIE_REPLAY_COUNTER";
+pub const DCGM_GPU_UTIL: &str = "DCGM_FI_DEV_GPU_UTIL";
+pub const DCGM_MEM_COPY_UTIL: &str = "DCGM_FI_DEV_MEM_COPY_UTIL";
+pub const DCGM_XID_ERRORS: &str = "DCGM_FI_DEV_XID_ERRORS";
+pub const DCGM_FB_FREE: &str = "DCGM_FI_DEV_FB_FREE";
+pub const DCGM_FB_USED: &str = "DCGM_FI_DEV_FB_USED";
+pub const DCGM_FB_RESERVED: &str = "DCGM_FI_DEV_FB_RESERVED";
+pub const DCGM_NVLINK_BANDWIDTH_TOTAL: &str = "DCGM_FI_DEV_NVLINK_BANDWIDTH_TOTAL";
+pub const DCGM_UNCORRECTABLE_REMAPPED_ROWS: &str = "DCGM_FI_DEV_UNCORRECTABLE_REMAPPED_ROWS";
+pub const DCGM_CORRECTABLE_REMAPPED_ROWS: &str = "DCGM_FI_DEV_CORRECTABLE_REMAPPED_ROWS";
+pub const DCGM_ROW_REMAP_FAILURE: &str = "DCGM_FI_DEV_ROW_REMAP_FAILURE";
+pub const DCGM_GR_ENGINE_ACTIVE: &str = "DCGM_FI_PROF_GR_ENGINE_ACTIVE";
+pub const DCGM_SM_ACTIVE: &str = "DCGM_FI_PROF_SM_ACTIVE";
+pub const DCGM_PIPE_TENSOR_ACTIVE: &str = "DCGM_FI_PROF_PIPE_TENSOR_ACTIVE";
+pub const DCGM_DRAM_ACTIVE: &str = "DCGM_FI_PROF_DRAM_ACTIVE";
+pub const DCGM_PCIE_TX_BYTES: &str = "DCGM_FI_PROF_PCIE_TX_BYTES";
+pub const DCGM_PCIE_RX_BYTES: &str = "DCGM_FI_PROF_PCIE_RX_BYTES";
+/// Every exporter field name starts with one of these.
+pub const DCGM_PREFIXES: &[&str] = &["DCGM_FI_", "DCGM_EXP_"];

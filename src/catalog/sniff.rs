@@ -381,6 +381,24 @@ mod tests {
     }
 
     #[test]
+    fn dcgm_families_change_nothing_about_the_vllm_verdict() {
+        let vllm = include_str!(
+            "../../tests/fixtures/vllm-metrics/01-v1-0.11-full-hardware-aware-router.txt"
+        );
+        let gpus = include_str!("../../tests/fixtures/dcgm-exporter/simulated-h100-tp2-pods.txt");
+        let alone = sniff_fixture(vllm);
+        let both = sniff_fixture(&format!("{vllm}{gpus}"));
+        assert_eq!((both.oldest, both.newest), (alone.oldest, alone.newest));
+        assert_eq!(both.present, alone.present);
+        assert_eq!(both.unknown, alone.unknown);
+        assert_eq!(both.features, alone.features);
+        let only_gpus = sniff_fixture(gpus);
+        assert!(!only_gpus.is_vllm);
+        assert!(only_gpus.present.is_empty() && only_gpus.unknown.is_empty());
+        assert_eq!(only_gpus.range(), "unknown");
+    }
+
+    #[test]
     fn non_vllm_text_is_not_vllm() {
         let s = sniff_fixture("# TYPE up gauge\nup 1\n");
         assert!(!s.is_vllm);

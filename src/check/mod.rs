@@ -1,13 +1,16 @@
 //! `vllm-grafana check`: fetch and parse targets, then say what each one is
-//! and what is wrong with it.
+//! and what is wrong with it: a vLLM server, or the NVIDIA DCGM exporter
+//! that reports its GPUs.
 
 mod fetch;
+mod gpu;
 mod render;
 mod report;
 
 pub use fetch::{fetch, fetcher, Fetched, Source};
+pub use gpu::{DcgmReport, GpuReport};
 pub use render::render_text;
-pub use report::{FamilySummary, KeyValues, TargetReport};
+pub use report::{Endpoint, FamilySummary, KeyValues, TargetReport};
 
 use crate::catalog::sniff::sniff;
 use crate::exposition::{parse, Mode};

@@ -1,5 +1,6 @@
 //! What `check` says about one target, built from its parsed scrape.
 
+use super::gpu::{self, DcgmReport};
 use crate::catalog::sniff::Sniffed;
 use crate::catalog::{lookup, metrics_at, names, Condition, Features};
 use crate::exposition::{Exposition, Family};
@@ -28,6 +29,18 @@ pub struct KeyValues {
     pub generation_tokens_total: Option<f64>,
     pub preemptions_total: Option<f64>,
     pub requests_by_finished_reason: BTreeMap<String, f64>,
+}
+
+/// What answered at a target.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Endpoint {
+    /// A vLLM server (`vllm:` families).
+    Vllm,
+    /// NVIDIA's DCGM exporter (`DCGM_FI_` families).
+    Dcgm,
+    /// Neither, or nothing readable.
+    Unknown,
 }
 
 /// A metric name in use that a newer release renamed or dropped.
@@ -60,7 +73,13 @@ pub struct TargetReport {
     pub bad_line_count: usize,
     pub bad_lines: Vec<BadLineReport>,
     pub families: BTreeMap<String, FamilySummary>,
-    /// Reachable, parsed cleanly, and looks like vLLM.
+    /// What the target is: `vllm`, `dcgm` (NVIDIA's DCGM exporter) or `unknown`.
+    pub endpoint: Endpoint,
+    /// The GPUs, when the target is a DCGM exporter.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dcgm: Option<DcgmReport>,
+    /// Reachable, parsed cleanly, and looks like vLLM (or a DCGM exporter
+    /// reporting GPUs).
     pub healthy: bool,
     pub problems: Vec<String>,
 }
@@ -86,6 +105,8 @@ impl TargetReport {
             bad_line_count: 0,
             bad_lines: Vec::new(),
             families: BTreeMap::new(),
+            endpoint: Endpoint::Unknown,
+            dcgm: None,
             healthy: false,
         }
     }
@@ -98,7 +119,21 @@ impl TargetReport {
         fetch_ms: f64,
     ) -> TargetReport {
         let mut problems = Vec::new();
-        if !sniffed.is_vllm {
+        let dcgm = gpu::is_dcgm(exp).then(|| gpu::dcgm_report(exp));
+        let endpoint = if sniffed.is_vllm {
+            Endpoint::Vllm
+        } else if dcgm.is_some() {
+            Endpoint::Dcgm
+        } else {
+            Endpoint::Unknown
+        };
+        if dcgm.as_ref().is_some_and(|d| d.gpu_count == 0) {
+            problems.push(
+                "DCGM exporter reports no GPUs: no GPU visible to it, or DCGM is not running"
+                    .to_string(),
+            );
+        }
+        if !sniffed.is_vllm && dcgm.is_none() {
             if exp.families.is_empty() {
                 problems.push("no metrics at all: not Prometheus text".to_string());
             } else {
@@ -144,6 +179,8 @@ impl TargetReport {
                 })
                 .collect(),
             families,
+            endpoint,
+            dcgm,
             sniffed: Some(sniffed),
             healthy,
             problems,

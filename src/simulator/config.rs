@@ -40,6 +40,15 @@ pub struct SimConfig {
     /// faster per wall-clock second. [`Simulator::render`](super::Simulator)
     /// output does not depend on it.
     pub time_scale: f64,
+    /// GPUs per engine (its tensor-parallel size) that a simulated NVIDIA
+    /// DCGM exporter reports; 0 (the default) serves no exporter. Like the
+    /// real exporter, it is its own endpoint: [`Self::dcgm_listen`], `/metrics`.
+    pub gpus_per_engine: usize,
+    /// Where the DCGM exporter listens (the real one's default port is 9400).
+    pub dcgm_listen: SocketAddr,
+    /// The exporter maps GPUs to Kubernetes pods: `pod`, `namespace`,
+    /// `container` and `pod_uid` labels on every GPU series.
+    pub dcgm_pod_labels: bool,
 }
 
 impl Default for SimConfig {
@@ -57,6 +66,9 @@ impl Default for SimConfig {
             requests_per_second: 4.0,
             max_model_len: 32768,
             time_scale: 1.0,
+            gpus_per_engine: 0,
+            dcgm_listen: SocketAddr::from((Ipv4Addr::LOCALHOST, DCGM_DEFAULT_PORT)),
+            dcgm_pod_labels: false,
         }
     }
 }
@@ -70,6 +82,12 @@ pub const MAX_REQUESTS_PER_SECOND: f64 = 10_000.0;
 pub const MIN_MAX_MODEL_LEN: u32 = 256;
 pub const MAX_MAX_MODEL_LEN: u32 = 2_097_152;
 pub const MAX_TIME_SCALE: f64 = 1000.0;
+/// The DCGM exporter's default port.
+pub const DCGM_DEFAULT_PORT: u16 = 9400;
+/// GPUs per engine: tensor parallelism within one node of 16 at most.
+pub const MAX_GPUS_PER_ENGINE: usize = 16;
+/// GPUs one simulated exporter reports in all.
+pub const MAX_GPUS: usize = 1024;
 
 /// Why the simulator could not start or keep serving.
 #[derive(Debug, thiserror::Error)]
@@ -149,6 +167,30 @@ impl SimConfig {
                 format!("must be above 0 and at most {MAX_TIME_SCALE}, got {scale}"),
             ));
         }
+        if self.gpus_per_engine > MAX_GPUS_PER_ENGINE {
+            return Err(invalid(
+                "gpus_per_engine",
+                format!(
+                    "must be between 0 and {MAX_GPUS_PER_ENGINE}, got {}",
+                    self.gpus_per_engine
+                ),
+            ));
+        }
+        let gpus = self.models * self.engines * self.gpus_per_engine;
+        if gpus > MAX_GPUS {
+            return Err(invalid(
+                "gpus_per_engine",
+                format!(
+                    "models × engines × GPUs per engine must not exceed {MAX_GPUS}, got {gpus}"
+                ),
+            ));
+        }
+        if self.gpus_per_engine > 0 && self.dcgm_listen == self.listen && self.listen.port() != 0 {
+            return Err(invalid(
+                "dcgm_listen",
+                format!("must differ from the vLLM address {}", self.listen),
+            ));
+        }
         let first = catalog::RELEASES[0];
         if self.version < first {
             return Err(invalid(
@@ -200,6 +242,41 @@ mod tests {
             ..SimConfig::default()
         };
         assert!(fast.validate().is_ok());
+    }
+
+    #[test]
+    fn gpu_settings_are_bounded() {
+        let ok = SimConfig {
+            gpus_per_engine: 8,
+            ..SimConfig::default()
+        };
+        assert!(ok.validate().is_ok());
+        for bad in [
+            SimConfig {
+                gpus_per_engine: MAX_GPUS_PER_ENGINE + 1,
+                ..SimConfig::default()
+            },
+            SimConfig {
+                models: 200,
+                engines: 2,
+                gpus_per_engine: 8,
+                ..SimConfig::default()
+            },
+        ] {
+            match bad.validate() {
+                Err(SimError::InvalidConfig { field, .. }) => assert_eq!(field, "gpus_per_engine"),
+                other => panic!("expected InvalidConfig, got {other:?}"),
+            }
+        }
+        let same_port = SimConfig {
+            gpus_per_engine: 1,
+            dcgm_listen: SimConfig::default().listen,
+            ..SimConfig::default()
+        };
+        match same_port.validate() {
+            Err(SimError::InvalidConfig { field, .. }) => assert_eq!(field, "dcgm_listen"),
+            other => panic!("expected InvalidConfig, got {other:?}"),
+        }
     }
 
     #[test]

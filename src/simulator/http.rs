@@ -1,5 +1,8 @@
 //! The simulator behind HTTP, with the routes of a vLLM OpenAI server that
 //! monitoring touches: `/metrics`, `/health`, `/version`, `/v1/models`.
+//! With GPUs configured, a second listener plays the DCGM exporter
+//! (`/metrics`, `/health`): in a real deployment it is its own process and
+//! endpoint (port 9400, a DaemonSet in Kubernetes), scraped as its own job.
 
 use super::{SimConfig, SimError, Simulator};
 use axum::extract::State;
@@ -8,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
@@ -37,6 +40,8 @@ struct Shared {
 pub struct SimServer {
     listener: TcpListener,
     addr: SocketAddr,
+    /// The DCGM exporter's listener, when GPUs are simulated.
+    dcgm: Option<(TcpListener, SocketAddr)>,
     shared: Arc<Shared>,
 }
 
@@ -49,6 +54,17 @@ pub async fn bind(cfg: SimConfig) -> Result<SimServer, SimError> {
     };
     let listener = TcpListener::bind(cfg.listen).await.map_err(bind_err)?;
     let addr = listener.local_addr().map_err(bind_err)?;
+    let dcgm = if cfg.gpus_per_engine > 0 {
+        let dcgm_err = |source| SimError::Bind {
+            addr: cfg.dcgm_listen,
+            source,
+        };
+        let l = TcpListener::bind(cfg.dcgm_listen).await.map_err(dcgm_err)?;
+        let a = l.local_addr().map_err(dcgm_err)?;
+        Some((l, a))
+    } else {
+        None
+    };
     let shared = Shared {
         version: cfg.version.to_string(),
         max_model_len: cfg.max_model_len,
@@ -63,6 +79,7 @@ pub async fn bind(cfg: SimConfig) -> Result<SimServer, SimError> {
     Ok(SimServer {
         listener,
         addr,
+        dcgm,
         shared: Arc::new(shared),
     })
 }
@@ -81,6 +98,11 @@ impl SimServer {
         self.addr
     }
 
+    /// The DCGM exporter's address, when GPUs are simulated.
+    pub fn dcgm_addr(&self) -> Option<SocketAddr> {
+        self.dcgm.as_ref().map(|(_, a)| *a)
+    }
+
     /// Serves requests until `shutdown` completes, then drains connections.
     pub async fn run(
         self,
@@ -91,17 +113,47 @@ impl SimServer {
             .route("/health", get(health))
             .route("/version", get(version))
             .route("/v1/models", get(models))
+            .with_state(Arc::clone(&self.shared));
+        let Some((dcgm_listener, _)) = self.dcgm else {
+            return axum::serve(self.listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+                .map_err(SimError::Serve);
+        };
+        let exporter = Router::new()
+            .route("/metrics", get(dcgm_metrics))
+            .route("/health", get(health))
             .with_state(self.shared);
-        axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .map_err(SimError::Serve)
+        // One shutdown signal for both listeners.
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let relay = tokio::spawn(async move {
+            shutdown.await;
+            let _ = stop_tx.send(true);
+        });
+        let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        };
+        let vllm = axum::serve(self.listener, app).with_graceful_shutdown(stopped(stop_rx.clone()));
+        let dcgm = axum::serve(dcgm_listener, exporter).with_graceful_shutdown(stopped(stop_rx));
+        let result = tokio::try_join!(vllm.into_future(), dcgm.into_future());
+        relay.abort();
+        result.map(|_| ()).map_err(SimError::Serve)
     }
 }
 
-/// Catches the load model up with the wall clock (times the time scale),
-/// then renders.
+/// vLLM's `/metrics`.
 async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
+    render_now(shared, Simulator::render).await
+}
+
+/// The DCGM exporter's `/metrics`.
+async fn dcgm_metrics(State(shared): State<Arc<Shared>>) -> Response {
+    render_now(shared, Simulator::render_dcgm).await
+}
+
+/// Catches the load model up with the wall clock (times the time scale),
+/// then renders with `render`.
+async fn render_now(shared: Arc<Shared>, render: fn(&Simulator) -> String) -> Response {
     // Stepping the model is CPU work; keep it off the async workers.
     let rendered = tokio::task::spawn_blocking(move || {
         let mut live = shared
@@ -113,7 +165,7 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
         let since_start = Duration::try_from_secs_f64(wall * live.time_scale)
             .unwrap_or_else(|_| live.sim.elapsed());
         live.sim.advance_to(since_start);
-        live.sim.render()
+        render(&live.sim)
     })
     .await;
     match rendered {

@@ -91,7 +91,20 @@ pub(crate) struct EngineSim {
     window_start: f64,
     window_prompt: f64,
     window_generation: f64,
+    /// Seconds spent in forward passes (GPU busy).
+    busy_seconds: f64,
+    /// Forward-pass seconds weighted by [`batch_fill`] (drives GPU power).
+    load_seconds: f64,
+    /// Share of the last step's scheduled tokens that were prefill.
+    prefill_share: f64,
     pub stats: EngineStats,
+}
+
+/// How full a batch of `seqs` sequences keeps the GPU, 0..1: one sequence
+/// already keeps it busy, a large batch saturates its compute units.
+pub(crate) fn batch_fill(seqs: usize) -> f64 {
+    let n = seqs as f64;
+    n / (n + 8.0)
 }
 
 fn blocks_for(tokens: u32) -> u32 {
@@ -134,6 +147,9 @@ impl EngineSim {
             window_start: 0.0,
             window_prompt: 0.0,
             window_generation: 0.0,
+            busy_seconds: 0.0,
+            load_seconds: 0.0,
+            prefill_share: 0.0,
             stats,
         };
         sim.next_arrival = sim.draw_arrival_after(0.0);
@@ -146,6 +162,21 @@ impl EngineSim {
 
     pub fn waiting(&self) -> usize {
         self.waiting.len()
+    }
+
+    /// Seconds spent in forward passes since start.
+    pub fn busy_seconds(&self) -> f64 {
+        self.busy_seconds
+    }
+
+    /// Forward-pass seconds weighted by how full each batch was.
+    pub fn load_seconds(&self) -> f64 {
+        self.load_seconds
+    }
+
+    /// Share of the last step's tokens that were prefill (0: pure decode).
+    pub fn prefill_share(&self) -> f64 {
+        self.prefill_share
     }
 
     /// Fraction of KV-cache blocks in use.
@@ -512,6 +543,10 @@ impl EngineSim {
             self.now = end;
             return;
         }
+        self.busy_seconds += dt;
+        self.load_seconds += dt * batch_fill(self.running.iter().filter(|r| r.sched > 0).count());
+        self.prefill_share =
+            f64::from(prefill_tokens) / f64::from(prefill_tokens + decode_seqs).max(1.0);
 
         let Self {
             running,

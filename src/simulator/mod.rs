@@ -3,10 +3,13 @@
 //!
 //! The metric set comes from the catalog ([`crate::catalog::metrics_at`]); this
 //! module only decides values. [`Simulator`] is the pure part (load model plus
-//! exposition writer); [`bind`]/[`serve`] put it behind HTTP.
+//! exposition writer); [`bind`]/[`serve`] put it behind HTTP. With
+//! `gpus_per_engine` set it also plays the NVIDIA DCGM exporter beside the
+//! server ([`Simulator::render_dcgm`]), on its own port as the real one runs.
 
 mod config;
 mod format;
+mod gpu;
 mod histogram;
 mod http;
 mod load;
@@ -15,8 +18,9 @@ mod process;
 mod render;
 mod stats;
 
-pub use config::{SimConfig, SimError};
+pub use config::{SimConfig, SimError, DCGM_DEFAULT_PORT};
 pub use format::{go_float, python_repr};
+pub use gpu::{DRIVER_VERSION, GPU_HOSTNAME, GPU_MODEL_NAME, POD_CONTAINER, POD_NAMESPACE};
 pub use http::{bind, serve, SimServer, CONTENT_TYPE};
 
 use crate::catalog::{self, names, Engine, Features, MetricDef};
@@ -169,6 +173,14 @@ impl Simulator {
         render::render(self)
     }
 
+    /// The DCGM exporter's `/metrics` text for the engines' GPUs (empty when
+    /// `gpus_per_engine` is 0): utilisation and SM activity follow the running
+    /// requests, framebuffer use the KV-cache usage, power and temperature
+    /// the utilisation.
+    pub fn render_dcgm(&self) -> String {
+        gpu::render(self)
+    }
+
     /// Served model names (`--served-model-name`), one per model.
     pub fn model_names(&self) -> Vec<String> {
         self.profiles.iter().map(|p| p.name.clone()).collect()
@@ -202,6 +214,17 @@ pub fn snapshot(cfg: &SimConfig, simulated: Duration) -> String {
         Ok(mut sim) => {
             sim.advance(simulated);
             sim.render()
+        }
+        Err(_) => String::new(),
+    }
+}
+
+/// Like [`snapshot`], for the DCGM exporter's text.
+pub fn dcgm_snapshot(cfg: &SimConfig, simulated: Duration) -> String {
+    match Simulator::new(cfg) {
+        Ok(mut sim) => {
+            sim.advance(simulated);
+            sim.render_dcgm()
         }
         Err(_) => String::new(),
     }

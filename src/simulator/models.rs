@@ -28,6 +28,8 @@ pub(crate) const BLOCK_SIZE: u32 = 16;
 #[derive(Clone, Debug)]
 pub(crate) struct ModelProfile {
     pub name: String,
+    /// Billions of parameters (sizes the weights in GPU memory).
+    pub params_b: f64,
     pub gpu_blocks: u32,
     /// Seconds of a decode step with an empty batch.
     pub step_base: f64,
@@ -53,6 +55,7 @@ pub(crate) fn profiles(n: usize, max_model_len: u32) -> Vec<ModelProfile> {
             let speed = (params_b / 8.0).powf(0.55).clamp(0.5, 3.5);
             ModelProfile {
                 name,
+                params_b,
                 gpu_blocks: blocks.max(min_blocks),
                 step_base: 0.0125 * speed,
                 step_per_seq: 0.000_08 * speed,
