@@ -32,7 +32,12 @@ pub const PLUGIN_URL_PLACEHOLDER: &str = "https://REPLACE-ME.invalid/vllm-grafan
 const PROMETHEUS_RULE: &str = "vllm";
 const RECORDING_RULE: &str = "vllm-recording";
 const FOLDER_OBJECT: &str = "vllm";
-const DASHBOARDS_CONFIGMAP: &str = "vllm-dashboards";
+/// The ConfigMap holding one dashboard (`vllm-overview.json` →
+/// `vllm-dashboard-vllm-overview`): one each keeps every object under the
+/// 256 KiB that client-side `kubectl apply` can store in its annotation.
+fn dashboard_configmap(file: &str) -> String {
+    format!("vllm-dashboard-{}", file.trim_end_matches(".json"))
+}
 /// The datasource grafana-operator creates for the dashboards and rules.
 const OPERATOR_DATASOURCE_UID: &str = "vllm-prometheus";
 /// The sidecar labels of kube-prometheus-stack's Grafana for alert rules
@@ -210,32 +215,46 @@ fn rule_object(
     }))
 }
 
+/// The dashboards as compact JSON: client-side `kubectl apply` copies each
+/// ConfigMap, escaped, into an annotation limited to 256 KiB, which the
+/// indented files would not fit.
 fn dashboards(cfg: &AlertConfig) -> Vec<(String, String)> {
     dashboard::all_scoped(DatasourceFlavor::Prometheus, &cfg.scoping)
         .into_iter()
-        .map(|(name, d)| (format!("base/dashboards/{name}"), dashboard::render(&d)))
+        .map(|(name, d)| {
+            let pretty = dashboard::render(&d);
+            let compact = serde_json::from_str::<Value>(&pretty)
+                .and_then(|v| serde_json::to_string(&v))
+                .map(|c| c + "\n")
+                .unwrap_or(pretty);
+            (format!("base/dashboards/{name}"), compact)
+        })
         .collect()
 }
 
 fn base_kustomization(cfg: &AlertConfig) -> Value {
-    let files: Vec<String> = dashboards(cfg)
+    let generators: Vec<Value> = dashboards(cfg)
         .into_iter()
-        .map(|(path, _)| path.trim_start_matches("base/").to_string())
+        .map(|(path, _)| {
+            let file = path.trim_start_matches("base/").to_string();
+            let name = dashboard_configmap(file.rsplit('/').next().unwrap_or(&file));
+            json!({
+                "name": name,
+                "files": [file],
+                "options": {
+                    // A stable name: the sidecar follows the ConfigMap, not a hash.
+                    "disableNameSuffixHash": true,
+                    "labels": { SIDECAR_LABEL.0: SIDECAR_LABEL.1, "app.kubernetes.io/part-of": PART_OF },
+                    "annotations": { "grafana_folder": alerts::GRAFANA_FOLDER },
+                },
+            })
+        })
         .collect();
     json!({
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
         "resources": ["podmonitor.yaml", "prometheusrule.yaml", "recordingrule.yaml"],
-        "configMapGenerator": [{
-            "name": DASHBOARDS_CONFIGMAP,
-            "files": files,
-            "options": {
-                // A stable name: the sidecar follows the ConfigMap, not a hash.
-                "disableNameSuffixHash": true,
-                "labels": { SIDECAR_LABEL.0: SIDECAR_LABEL.1, "app.kubernetes.io/part-of": PART_OF },
-                "annotations": { "grafana_folder": alerts::GRAFANA_FOLDER },
-            },
-        }],
+        "configMapGenerator": generators,
     })
 }
 
@@ -359,7 +378,7 @@ fn grafana_dashboards(cfg: &AlertConfig, kube: &KubeConfig) -> Vec<(String, Valu
             spec.insert("folderRef".into(), json!(FOLDER_OBJECT));
             spec.insert(
                 "configMapRef".into(),
-                json!({ "name": DASHBOARDS_CONFIGMAP, "key": key }),
+                json!({ "name": dashboard_configmap(&key), "key": key }),
             );
             spec.insert(
                 "datasources".into(),

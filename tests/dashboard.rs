@@ -746,20 +746,126 @@ fn every_unconditional_panel_has_data_on_old_and_new_releases() {
     }
 }
 
+/// Sample names `version` exposes on its default engine with every
+/// condition met (every connector, switch and endpoint; one API server),
+/// beyond what [`Features`] can express.
+fn exposed_with_everything(version: Version) -> HashSet<String> {
+    let engine = Engine::default_for(version);
+    let mut names: HashSet<String> = catalog::METRICS
+        .iter()
+        .filter(|m| m.exposed_at(version, engine, false))
+        .flat_map(|m| m.sample_names())
+        .chain(promql::SCRAPE_SERIES.iter().map(|s| s.to_string()))
+        .collect();
+    let recorded = vllm_grafana::alerts::recording::records_of(&|n| names.contains(n));
+    names.extend(recorded);
+    names
+}
+
 #[test]
 fn conditional_panels_have_data_when_their_feature_is_on() {
-    let all_on = Features {
-        spec_decode: true,
-        lora: true,
-        ..usual_features()
-    };
+    let names = exposed_with_everything(catalog::LATEST);
     for (_, name, queries, _) in generated() {
-        let names = exposed(catalog::LATEST, all_on);
         assert_clean(
             &format!("conditional {name}"),
             panels_without_data(queries, &names, |q| q.conditional.is_some()),
         );
         assert!(queries.iter().any(|q| q.conditional.is_some()));
+    }
+}
+
+/// Base names of the catalog metrics a query selects.
+fn families_of(expr: &str) -> BTreeSet<String> {
+    let ast = inspect::parse(expr).expect("queries parse");
+    inspect::metric_names(&ast)
+        .iter()
+        .filter_map(|n| catalog::lookup(n))
+        .map(|m| m.name.to_string())
+        .collect()
+}
+
+/// Families of the latest release (V1 engine, whatever they need to be
+/// switched on) that no panel of `dashboards` reads, by name. `_created`
+/// series are not families of the catalog; an info family (labels, value 1)
+/// counts only where a table shows its labels.
+fn families_missing_from(dashboards: &[&Value]) -> Vec<String> {
+    let mut charted = BTreeSet::new();
+    let mut tabled = BTreeSet::new();
+    for json in dashboards {
+        for p in json_panels(json) {
+            for t in p["targets"].as_array().into_iter().flatten() {
+                let found = families_of(t["expr"].as_str().unwrap_or_default());
+                if p["type"] == "table" {
+                    tabled.extend(found.iter().cloned());
+                }
+                charted.extend(found);
+            }
+        }
+    }
+    catalog::METRICS
+        .iter()
+        .filter(|m| m.exposed_at(catalog::LATEST, Engine::V1, false))
+        .filter_map(|m| {
+            let info = m.unit == catalog::Unit::Info;
+            match (info, tabled.contains(m.name), charted.contains(m.name)) {
+                (true, false, _) => Some(format!("{} (info: needs a table)", m.name)),
+                (false, _, false) => Some(m.name.to_string()),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn every_family_of_the_latest_release_is_on_a_panel() {
+    let all: Vec<&Value> = generated().iter().map(|(_, _, _, json)| json).collect();
+    assert_clean(
+        &format!("coverage of vLLM {}", catalog::LATEST),
+        families_missing_from(&all),
+    );
+}
+
+#[test]
+fn coverage_check_names_what_is_missing() {
+    let q = "sum(vllm:num_requests_running{job=~\"$job\"})";
+    assert_eq!(
+        families_of(q).into_iter().collect::<Vec<_>>(),
+        [catalog::names::NUM_REQUESTS_RUNNING]
+    );
+    let h = "sum(rate(vllm:e2e_request_latency_seconds_bucket[1m]))";
+    assert!(families_of(h).contains(catalog::names::E2E_REQUEST_LATENCY));
+    // The Fleet dashboard alone (recorded rates, raw gauges) misses most
+    // families, info ones as such.
+    let (_, _, _, fleet) = generated()
+        .iter()
+        .find(|(_, name, _, _)| name == "vllm-fleet.json")
+        .expect("the Fleet dashboard");
+    let missing = families_missing_from(&[fleet]);
+    assert!(missing.contains(&catalog::names::NIXL_XFER_TIME.to_string()));
+    assert!(missing.contains(&format!(
+        "{} (info: needs a table)",
+        catalog::names::CACHE_CONFIG_INFO
+    )));
+    assert!(!missing.contains(&catalog::names::NUM_REQUESTS_RUNNING.to_string()));
+}
+
+#[test]
+fn dashboards_link_to_each_other_keeping_time_and_variables() {
+    for flavor in DatasourceFlavor::ALL {
+        let set = dashboard::all(flavor);
+        let uids: BTreeSet<String> = set.iter().map(|(_, d)| d.uid.clone()).collect();
+        for (name, d) in &set {
+            let json: Value = serde_json::from_str(&dashboard::render(d)).expect("json");
+            let links = json["links"].as_array().expect("links");
+            assert_eq!(links.len(), set.len() - 1, "{name}");
+            for link in links {
+                assert_eq!(link["keepTime"], true, "{name}");
+                assert_eq!(link["includeVars"], true, "{name}");
+                let url = link["url"].as_str().unwrap_or_default();
+                let target = url.strip_prefix("/d/").unwrap_or_default();
+                assert!(uids.contains(target) && target != d.uid, "{name}: {url}");
+            }
+        }
     }
 }
 
@@ -842,9 +948,8 @@ fn slo_choices_are_bucket_bounds_of_every_release() {
 
 #[test]
 fn slo_panels_select_the_variable_bucket() {
-    let queries = dashboard::panels_queries(&dashboard::overview(DatasourceFlavor::Prometheus));
     let mut seen = BTreeSet::new();
-    for q in &queries {
+    for q in generated().iter().flat_map(|(_, _, queries, _)| queries) {
         let ast = inspect::parse(
             &q.expr
                 .replace("$ttft_slo", "TTFT")
@@ -887,9 +992,12 @@ fn rows_follow_the_plan() {
             "Throughput & tokens",
             "Cache",
             "Requests & errors",
+            "Request parameters",
             "Scheduler",
+            "GPU work estimates",
             "Process",
-            "Speculative decoding & LoRA"
+            "Speculative decoding & LoRA",
+            "Other optional features"
         ]
     );
     let kinds: BTreeSet<&str> = json_panels(&json)

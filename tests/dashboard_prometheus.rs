@@ -1,7 +1,7 @@
 //! No panel shows "No data" when it should not: every panel query of the
-//! generated dashboard, run through a real Prometheus scraping the simulator
-//! of each supported vLLM release, returns series (conditional panels only
-//! where their feature is on).
+//! generated dashboards (Prometheus flavour), run through a real Prometheus
+//! scraping the simulator of each supported vLLM release, returns series
+//! (conditional panels where the simulated server has what they read).
 
 mod common {
     pub mod http;
@@ -9,16 +9,44 @@ mod common {
 }
 
 use common::prometheus::{Job, Prometheus};
+use std::collections::HashSet;
 use std::time::Duration;
+use vllm_grafana::catalog;
 use vllm_grafana::dashboard::{self, DatasourceFlavor};
-use vllm_grafana::promql::inspect::interpolate;
-use vllm_grafana::promql::{MatchOp, Matcher, Scoping};
+use vllm_grafana::promql::inspect::{self, interpolate};
+use vllm_grafana::promql::{MatchOp, Matcher, Scoping, SCRAPE_SERIES};
 use vllm_grafana::simulator::{self, SimConfig};
 
 struct Release {
     version: &'static str,
     spec_decode: bool,
     lora: bool,
+    kv_offload: bool,
+}
+
+impl Release {
+    fn all_features(&self) -> bool {
+        self.spec_decode && self.lora && self.kv_offload
+    }
+
+    /// Sample names the simulator of this release serves (it follows the
+    /// catalog), so a conditional query it cannot answer is told apart
+    /// from one that should have data.
+    fn served(&self) -> HashSet<String> {
+        let version: catalog::Version = self.version.parse().expect("version");
+        let features = catalog::Features {
+            spec_decode: self.spec_decode,
+            lora: self.lora,
+            kv_offload: self.kv_offload,
+            linux: true,
+            traffic: true,
+            multi_api_server: false,
+        };
+        catalog::metrics_at(version, catalog::Engine::default_for(version), features)
+            .flat_map(|m| m.sample_names())
+            .chain(SCRAPE_SERIES.iter().map(|s| s.to_string()))
+            .collect()
+    }
 }
 
 const RELEASES: &[Release] = &[
@@ -26,21 +54,25 @@ const RELEASES: &[Release] = &[
         version: "0.7",
         spec_decode: false,
         lora: false,
+        kv_offload: false,
     },
     Release {
         version: "0.11",
         spec_decode: false,
         lora: false,
+        kv_offload: false,
     },
     Release {
         version: "0.20",
         spec_decode: false,
         lora: false,
+        kv_offload: false,
     },
     Release {
         version: "0.33",
         spec_decode: true,
         lora: true,
+        kv_offload: true,
     },
 ];
 
@@ -123,25 +155,33 @@ async fn idle_servers_show_values_not_no_data() {
         ));
     }
     let prom = start_prometheus(&jobs);
-    let board = dashboard::overview(DatasourceFlavor::Prometheus);
-    let json: serde_json::Value =
-        serde_json::from_str(&dashboard::render(&board)).expect("dashboard JSON");
     let mut failures = Vec::new();
-    for (job, _) in &jobs {
-        for q in dashboard::panels_queries(&board) {
-            if q.conditional.is_some() {
-                continue;
-            }
-            let expr = interpolate(&q.expr, |v| variable(job, &json, v));
-            let answer = tokio::task::block_in_place(|| prom.query(&expr));
-            let empty = answer
-                .as_ref()
-                .map(|v| v["result"].as_array().is_none_or(Vec::is_empty))
-                .unwrap_or(true);
-            let panel = dashboard::panels(&board).find(|p| p.title == q.panel_title);
-            let says_so = panel.is_some_and(|p| p.description.contains("\"No data\""));
-            if empty && !says_so {
-                failures.push(format!("{job}: \"{}\" {}: {expr}", q.panel_title, q.ref_id));
+    for (file, board) in dashboard::all(DatasourceFlavor::Prometheus) {
+        // The Fleet dashboard reads recording rules this Prometheus lacks.
+        if board.uid == dashboard::fleet(dashboard::fleet::Source::Recorded).uid {
+            continue;
+        }
+        let json: serde_json::Value =
+            serde_json::from_str(&dashboard::render(&board)).expect("dashboard JSON");
+        for (job, _) in &jobs {
+            for q in dashboard::panels_queries(&board) {
+                if q.conditional.is_some() {
+                    continue;
+                }
+                let expr = interpolate(&q.expr, |v| variable(job, &json, v));
+                let answer = tokio::task::block_in_place(|| prom.query(&expr));
+                let empty = answer
+                    .as_ref()
+                    .map(|v| v["result"].as_array().is_none_or(Vec::is_empty))
+                    .unwrap_or(true);
+                let panel = dashboard::panels(&board).find(|p| p.title == q.panel_title);
+                let says_so = panel.is_some_and(|p| p.description.contains("\"No data\""));
+                if empty && !says_so {
+                    failures.push(format!(
+                        "{file} {job}: \"{}\" {}: {expr}",
+                        q.panel_title, q.ref_id
+                    ));
+                }
             }
         }
     }
@@ -163,6 +203,7 @@ async fn every_panel_returns_series_on_every_release() {
             engines: 2,
             spec_decode: r.spec_decode,
             lora: r.lora,
+            kv_offload: r.kv_offload,
             requests_per_second: 20.0,
             ..SimConfig::default()
         };
@@ -173,13 +214,21 @@ async fn every_panel_returns_series_on_every_release() {
     }
     let prom = start_prometheus(&jobs);
     let mut failures = Vec::new();
-    let mut checked = 0;
+    let mut checked = Checked::default();
     for scoping in [Scoping::default(), kubernetes_scoping(NAMESPACE)] {
         let (f, c) = empty_panels(&prom, &scoping);
         failures.extend(f);
-        checked += c;
+        checked.all += c.all;
+        checked.conditional += c.conditional;
     }
-    assert!(checked > 200, "only {checked} queries checked");
+    let Checked { all, conditional } = checked;
+    assert!(all > 1000, "only {all} queries checked");
+    // Spec decode, LoRA and offloading panels ran against the simulator.
+    assert!(
+        conditional > 150,
+        "only {conditional} conditional queries checked"
+    );
+    let checked = all;
     assert!(
         failures.is_empty(),
         "{} of {checked} panel queries show No data:\n{}",
@@ -188,41 +237,73 @@ async fn every_panel_returns_series_on_every_release() {
     );
 }
 
-/// Panel queries of the dashboard under `scoping` that show "No data"
+/// How many queries ran, and how many of them belong to conditional panels.
+#[derive(Default)]
+struct Checked {
+    all: usize,
+    conditional: usize,
+}
+
+/// Panel queries of every dashboard under `scoping` that show "No data"
 /// without saying why, and how many queries ran.
-fn empty_panels(prom: &Prometheus, scoping: &Scoping) -> (Vec<String>, usize) {
+fn empty_panels(prom: &Prometheus, scoping: &Scoping) -> (Vec<String>, Checked) {
+    let mut failures = Vec::new();
+    let mut checked = Checked::default();
+    let fleet = dashboard::fleet(dashboard::fleet::Source::Recorded).uid;
+    for (file, board) in dashboard::all_scoped(DatasourceFlavor::Prometheus, scoping) {
+        // The Fleet dashboard reads recording rules (tests/recording_rules.rs).
+        if board.uid == fleet {
+            continue;
+        }
+        let (f, c) = empty_board_panels(prom, scoping, &file, &board);
+        failures.extend(f);
+        checked.all += c.all;
+        checked.conditional += c.conditional;
+    }
+    (failures, checked)
+}
+
+/// [`empty_panels`] of one dashboard.
+fn empty_board_panels(
+    prom: &Prometheus,
+    scoping: &Scoping,
+    file: &str,
+    board: &dashboard::Dashboard,
+) -> (Vec<String>, Checked) {
     let tag = if scoping.is_default() {
-        ""
+        format!(" {file}")
     } else {
-        " (scoped)"
+        format!(" {file} (scoped)")
     };
-    let (_, board) = dashboard::all_scoped(DatasourceFlavor::Prometheus, scoping)
-        .into_iter()
-        .next()
-        .expect("a dashboard");
     let json: serde_json::Value =
-        serde_json::from_str(&dashboard::render(&board)).expect("dashboard JSON");
+        serde_json::from_str(&dashboard::render(board)).expect("dashboard JSON");
     // A query may come back empty only where its panel's description says
     // when it reads "No data" and a sibling query still draws something.
     let documented = |title: &str| {
-        dashboard::panels(&board)
+        dashboard::panels(board)
             .find(|p| p.title == title)
             .is_some_and(|p| p.description.contains("\"No data\""))
     };
     let mut failures = Vec::new();
-    let mut checked = 0;
+    let mut checked = Checked::default();
     for r in RELEASES {
         let job = job_name(r.version);
         let mut empty: Vec<(String, String)> = Vec::new();
-        let mut drawn = std::collections::HashSet::new();
-        for q in dashboard::panels_queries(&board) {
+        let mut drawn = HashSet::new();
+        let served = r.served();
+        for q in dashboard::panels_queries(board) {
             let expr = interpolate(&q.expr, |v| variable(&job, &json, v));
-            let features_on = r.spec_decode && r.lora;
-            if q.conditional.is_some() && !features_on {
-                continue;
+            if q.conditional.is_some() {
+                // What a release without the feature lacks, or what needs a
+                // switch the simulator has no model of (e.g. a NIXL connector).
+                let ast = inspect::parse(&q.expr).expect("queries parse");
+                if !r.all_features() || !inspect::answerable(&ast, &|n| served.contains(n)) {
+                    continue;
+                }
             }
             let answer = tokio::task::block_in_place(|| prom.query(&expr));
-            checked += 1;
+            checked.all += 1;
+            checked.conditional += usize::from(q.conditional.is_some());
             match answer {
                 Ok(v) => {
                     if v["result"].as_array().is_none_or(Vec::is_empty) {

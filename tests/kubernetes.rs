@@ -60,12 +60,11 @@ fn the_committed_tree_is_what_the_generator_writes() {
 #[test]
 fn every_overlay_renders_the_objects_it_promises() {
     let base = kustomize("base");
-    let rules_and_dashboards = [
-        "ConfigMap",
-        "PodMonitor",
-        "PrometheusRule",
-        "PrometheusRule",
-    ];
+    // One ConfigMap per dashboard.
+    let dashboards =
+        vllm_grafana::dashboard::all(vllm_grafana::dashboard::DatasourceFlavor::Prometheus).len();
+    let mut rules_and_dashboards = vec!["ConfigMap"; dashboards];
+    rules_and_dashboards.extend(["PodMonitor", "PrometheusRule", "PrometheusRule"]);
     assert_eq!(kinds(&base), rules_and_dashboards);
     let kps = kustomize("overlays/kube-prometheus-stack");
     assert_eq!(kinds(&kps), rules_and_dashboards);
@@ -86,15 +85,9 @@ fn every_overlay_renders_the_objects_it_promises() {
         "{pm}"
     );
     let sm = kustomize("overlays/service-monitor");
-    assert_eq!(
-        kinds(&sm),
-        [
-            "ConfigMap",
-            "PrometheusRule",
-            "PrometheusRule",
-            "ServiceMonitor"
-        ]
-    );
+    let mut expected = vec!["ConfigMap"; dashboards];
+    expected.extend(["PrometheusRule", "PrometheusRule", "ServiceMonitor"]);
+    assert_eq!(kinds(&sm), expected);
 }
 
 #[test]
@@ -127,23 +120,52 @@ fn the_rules_are_the_stacks_and_promtool_accepts_them() {
 }
 
 #[test]
-fn the_sidecar_gets_the_stacks_dashboard() {
+fn the_sidecar_gets_the_stacks_dashboards() {
     let base = kustomize("base");
-    let cm = base
-        .iter()
-        .find(|o| o["kind"] == "ConfigMap")
-        .expect("ConfigMap");
-    assert_eq!(
-        cm["metadata"]["labels"][kubernetes::SIDECAR_LABEL.0],
-        kubernetes::SIDECAR_LABEL.1
-    );
-    assert_eq!(
-        cm["metadata"]["annotations"]["grafana_folder"],
-        alerts::GRAFANA_FOLDER
-    );
-    let committed = std::fs::read_to_string(Path::new(ROOT).join("dashboards/vllm-overview.json"))
-        .expect("dashboard");
-    assert_eq!(cm["data"]["vllm-overview.json"], committed.as_str());
+    let maps: Vec<&Value> = base.iter().filter(|o| o["kind"] == "ConfigMap").collect();
+    let files = vllm_grafana::dashboard::all(vllm_grafana::dashboard::DatasourceFlavor::Prometheus);
+    assert_eq!(maps.len(), files.len(), "one ConfigMap per dashboard");
+    for (name, _) in files {
+        let cm = maps
+            .iter()
+            .find(|cm| cm["data"][&name].is_string())
+            .unwrap_or_else(|| panic!("no ConfigMap holds {name}"));
+        assert_eq!(
+            cm["metadata"]["labels"][kubernetes::SIDECAR_LABEL.0],
+            kubernetes::SIDECAR_LABEL.1
+        );
+        assert_eq!(
+            cm["metadata"]["annotations"]["grafana_folder"],
+            alerts::GRAFANA_FOLDER
+        );
+        // The stack's dashboard, compacted.
+        let committed: Value = serde_json::from_str(
+            &std::fs::read_to_string(Path::new(ROOT).join("dashboards").join(&name))
+                .expect("dashboard"),
+        )
+        .expect("JSON");
+        let shipped: Value =
+            serde_json::from_str(cm["data"][&name].as_str().expect("text")).expect("JSON");
+        assert_eq!(shipped, committed, "{name}");
+    }
+}
+
+/// Client-side `kubectl apply` keeps the whole object, as JSON, in the
+/// `last-applied-configuration` annotation, and annotations are limited to
+/// 256 KiB: a larger object cannot be applied that way.
+#[test]
+fn every_object_fits_in_kubectl_applys_annotation() {
+    for dir in std::iter::once("base").chain(OVERLAYS.iter().copied()) {
+        for o in kustomize(dir) {
+            let size = serde_json::to_string(&o).expect("JSON").len();
+            assert!(
+                size < 256 * 1024,
+                "{dir}: {} {} is {size} bytes as JSON",
+                o["kind"],
+                o["metadata"]["name"]
+            );
+        }
+    }
 }
 
 #[test]
@@ -375,15 +397,14 @@ fn the_alerting_overlays_replace_the_prometheus_rule_and_query_a_datasource_they
         .expect("dashboard");
     let cm = ops
         .iter()
-        .find(|o| o["kind"] == "ConfigMap")
-        .expect("ConfigMap");
+        .find(|o| {
+            o["kind"] == "ConfigMap"
+                && o["metadata"]["name"] == dashboard["spec"]["configMapRef"]["name"]
+        })
+        .expect("the dashboard's ConfigMap");
     let key = dashboard["spec"]["configMapRef"]["key"]
         .as_str()
         .expect("key");
-    assert_eq!(
-        dashboard["spec"]["configMapRef"]["name"],
-        cm["metadata"]["name"]
-    );
     assert!(
         cm["data"][key].is_string(),
         "the dashboard's ConfigMap key exists"

@@ -15,6 +15,8 @@ pub(super) mod units {
     pub const RATIO: &str = "percentunit";
     pub const SECONDS: &str = "s";
     pub const BYTES: &str = "bytes";
+    pub const BYTES_PER_SECOND: &str = "Bps";
+    pub const FLOPS: &str = "flops";
     pub const COUNT: &str = "short";
     pub const TIMESTAMP_MS: &str = "dateTimeAsIso";
 }

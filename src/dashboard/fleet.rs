@@ -280,7 +280,8 @@ pub fn dashboard(source: Source, datasource_type: &str, uid: &str, title: &str) 
         refresh: "1m".to_string(),
         schema_version: SCHEMA_VERSION,
         version: 1,
-        annotations: super::overview::annotations(),
+        annotations: super::kit::annotations(),
+        links: Vec::new(),
         templating: Templating {
             list: variables(datasource_type)
                 .into_iter()

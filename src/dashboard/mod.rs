@@ -10,11 +10,15 @@
 mod build;
 mod files;
 pub mod fleet;
+mod kit;
+mod kv_cache;
+mod latency;
 mod layout;
 pub mod model;
 mod notes;
 mod overview;
 mod scope;
+mod spec_lora;
 mod variables;
 
 pub use files::{check_all, file_names, render, write_all, DashboardError};
@@ -115,17 +119,58 @@ pub fn fleet(source: fleet::Source) -> Dashboard {
     fleet::dashboard(source, PROMETHEUS_ID, uid, title)
 }
 
-/// Every dashboard of a flavour with its file name. The Fleet dashboard
-/// reads recording rules, which only a Prometheus server evaluates.
+/// "vLLM / Latency & SLO": percentiles, request phases, SLO attainment.
+pub fn latency(flavor: DatasourceFlavor) -> Dashboard {
+    let (file, title) = flavor.suffix();
+    latency::dashboard(
+        flavor.plugin_id(),
+        &format!("vllm-latency{file}"),
+        &format!("vLLM / Latency & SLO{title}"),
+    )
+}
+
+/// "vLLM / KV cache & connectors": usage, preemptions, prefix caching,
+/// offloading and the KV connectors.
+pub fn kv_cache(flavor: DatasourceFlavor) -> Dashboard {
+    let (file, title) = flavor.suffix();
+    kv_cache::dashboard(
+        flavor.plugin_id(),
+        &format!("vllm-kv-cache{file}"),
+        &format!("vLLM / KV cache & connectors{title}"),
+    )
+}
+
+/// "vLLM / Speculative decoding & LoRA".
+pub fn spec_lora(flavor: DatasourceFlavor) -> Dashboard {
+    let (file, title) = flavor.suffix();
+    spec_lora::dashboard(
+        flavor.plugin_id(),
+        &format!("vllm-spec-decode-lora{file}"),
+        &format!("vLLM / Speculative decoding & LoRA{title}"),
+    )
+}
+
+/// Every dashboard of a flavour with its file name, linked to each other.
+/// The Fleet dashboard reads recording rules, which only a Prometheus
+/// server evaluates.
 pub fn all(flavor: DatasourceFlavor) -> Vec<(String, Dashboard)> {
     let (file, _) = flavor.suffix();
-    let mut out = vec![(format!("vllm-overview{file}.json"), overview(flavor))];
+    let mut out = vec![
+        (format!("vllm-overview{file}.json"), overview(flavor)),
+        (format!("vllm-latency{file}.json"), latency(flavor)),
+        (format!("vllm-kv-cache{file}.json"), kv_cache(flavor)),
+        (
+            format!("vllm-spec-decode-lora{file}.json"),
+            spec_lora(flavor),
+        ),
+    ];
     if flavor == DatasourceFlavor::Prometheus {
         out.push((
             "vllm-fleet.json".to_string(),
             fleet(fleet::Source::Recorded),
         ));
     }
+    kit::link_all(&mut out);
     out
 }
 

@@ -23,8 +23,38 @@ pub struct Dashboard {
     pub schema_version: u32,
     pub version: u32,
     pub annotations: Annotations,
+    /// Links to the other generated dashboards, filled in by
+    /// [`super::all`] once the set of a flavour is known.
+    pub links: Vec<DashboardLink>,
     pub templating: Templating,
     pub panels: Vec<PanelItem>,
+}
+
+/// A link in the dashboard's header.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DashboardLink {
+    pub title: String,
+    #[serde(rename = "type")]
+    pub kind: LinkKind,
+    pub icon: String,
+    pub tooltip: String,
+    pub url: String,
+    /// Only for [`LinkKind::Dashboards`]; empty here.
+    pub tags: Vec<String>,
+    pub as_dropdown: bool,
+    pub target_blank: bool,
+    /// Carries the variables (job, instance, model, ...) to the target.
+    pub include_vars: bool,
+    /// Carries the time range to the target.
+    pub keep_time: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LinkKind {
+    /// A URL, here `/d/<uid>` of one dashboard.
+    Link,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]

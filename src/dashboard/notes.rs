@@ -59,7 +59,13 @@ fn availability(m: &MetricDef) -> String {
     if let Some(end) = m.v1.or(m.v0).and_then(|s| s.hidden.or(s.removed)) {
         parts.push(format!("before {end}"));
     }
-    parts.extend(m.requires.iter().map(|c| condition_text(*c).to_string()));
+    for c in m.requires {
+        let text = condition_text(*c).to_string();
+        // Several conditions can share a wording (offloading and its tiers).
+        if !parts.contains(&text) {
+            parts.push(text);
+        }
+    }
     parts.join(", ")
 }
 
@@ -70,6 +76,9 @@ fn condition_text(c: Condition) -> &'static str {
         Condition::SingleApiServer => "single API server only",
         Condition::Linux => "Linux only",
         Condition::Traffic => "after the first request",
+        Condition::KvConnector | Condition::KvConsumer => "with a KV connector",
+        Condition::KvOffload | Condition::KvOffloadTiering => "with KV offloading",
+        Condition::KvCacheMetrics => "with --kv-cache-metrics",
         _ => "only when configured",
     }
 }

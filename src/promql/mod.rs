@@ -15,8 +15,8 @@ mod selector;
 
 pub use expr::{
     aggregate, count, fallback, histogram_mean, histogram_quantile, increase, max,
-    quantile_of_buckets, rate, share_at_most, sum, sum_rate, topk, vector, version_proof,
-    version_proof_all, Cmp, Expr,
+    quantile_of_buckets, rate, scalar, share_at_most, sum, sum_rate, time, topk, vector,
+    version_proof, version_proof_all, Cmp, Expr,
 };
 pub use rename::{counterpart, is_successor};
 pub use scoping::Scoping;

@@ -3,9 +3,11 @@
 
 use super::{gauge, meaning, s, BY_INSTANCE, BY_MODEL};
 use crate::catalog::names::*;
+use crate::catalog::Condition;
 use crate::dashboard::build::{units, PanelSpec};
+use crate::dashboard::kit;
 use crate::dashboard::layout::Layout;
-use crate::promql::{sum, sum_rate, topk, Expr};
+use crate::promql::{max, sum, sum_rate, time, topk, Expr};
 
 /// Shared by the process panels: when they are empty.
 const PROCESS_NO_DATA: &str = "Describes the API server process only, not the GPU workers. \"No data\" with --api-server-count above 1 or on a non-Linux host.";
@@ -13,6 +15,7 @@ const PROCESS_NO_DATA: &str = "Describes the API server process only, not the GP
 pub(super) fn rows(l: &mut Layout) {
     process(l);
     optional_features(l);
+    other_features(l);
 }
 
 fn process(l: &mut Layout) {
@@ -65,6 +68,56 @@ fn process(l: &mut Layout) {
             )
             .unit(units::OPS),
     );
+    l.add(
+        PanelSpec::timeseries("Python objects collected", 6)
+            .about(&format!(
+                "{} {} Per second and generation. {PROCESS_NO_DATA}",
+                meaning(PYTHON_GC_OBJECTS_COLLECTED),
+                meaning(PYTHON_GC_OBJECTS_UNCOLLECTABLE)
+            ))
+            .query(
+                sum_rate(&s(PYTHON_GC_OBJECTS_COLLECTED), &["instance", "generation"]),
+                "{{instance}} gen {{generation}} collected",
+            )
+            .query(
+                sum_rate(
+                    &s(PYTHON_GC_OBJECTS_UNCOLLECTABLE),
+                    &["instance", "generation"],
+                ),
+                "{{instance}} gen {{generation}} uncollectable",
+            )
+            .unit(units::OPS),
+    );
+    l.add(
+        PanelSpec::timeseries("API server virtual memory", 6)
+            .about(&format!(
+                "{} Large and growing values are normal for CUDA processes; watch resident memory for leaks. {PROCESS_NO_DATA}",
+                meaning(PROCESS_VIRTUAL_MEMORY_BYTES)
+            ))
+            .query(sum(BY_INSTANCE, gauge(PROCESS_VIRTUAL_MEMORY_BYTES)), "{{instance}}")
+            .unit(units::BYTES),
+    );
+    l.add(
+        PanelSpec::timeseries("API server uptime", 6)
+            .about(&format!(
+                "{} A drop to zero is a restart: check the log for out-of-memory kills or crashes. {PROCESS_NO_DATA}",
+                meaning(PROCESS_START_TIME_SECONDS)
+            ))
+            .query(
+                time() - max(BY_INSTANCE, gauge(PROCESS_START_TIME_SECONDS)),
+                "{{instance}}",
+            )
+            .unit(units::SECONDS),
+    );
+    l.add(
+        PanelSpec::table("Python runtime", 6)
+            .about(&format!(
+                "{} One line per API server: different interpreters across replicas of one model mean different images. {PROCESS_NO_DATA}",
+                meaning(PYTHON_INFO)
+            ))
+            .column("Info", gauge(PYTHON_INFO), None, &[])
+            .unit(units::COUNT),
+    );
 }
 
 fn optional_features(l: &mut Layout) {
@@ -108,5 +161,108 @@ fn optional_features(l: &mut Layout) {
             .column("Last update", last_update, None, &[])
             .unit(units::TIMESTAMP_MS)
             .conditional("LoRA"),
+    );
+}
+
+/// Families a switch or an endpoint turns on, each panel naming it.
+fn other_features(l: &mut Layout) {
+    l.row("Other optional features", true);
+    let panel = |title: &str, members: &[(&'static str, &str)], advice: &str, c: Condition| {
+        let names: Vec<&str> = members.iter().map(|(n, _)| *n).collect();
+        let mut spec = PanelSpec::timeseries(title, 8).about(&format!(
+            "{} {advice} {}",
+            kit::meanings(&names),
+            kit::needs(c)
+        ));
+        for (name, short) in members {
+            spec = kit::family(spec, name, short);
+        }
+        spec
+    };
+    l.add(
+        panel(
+            "Sleep and wake operations",
+            &[
+                (SLEEP_MODE_OPERATION_DURATION, "p90"),
+                (SLEEP_MODE_OPERATIONS_IN_FLIGHT, "in flight"),
+            ],
+            "Slow wake-ups delay the first requests after a sleep.",
+            Condition::SleepMode,
+        )
+        .conditional("sleep mode"),
+    );
+    l.add(
+        panel(
+            "Weight updates",
+            &[
+                (RL_WEIGHT_UPDATE_OPERATION_DURATION, "p90"),
+                (RL_WEIGHT_UPDATE_OPERATIONS_IN_FLIGHT, "in flight"),
+            ],
+            "Generation pauses while weights are swapped.",
+            Condition::RlWeightUpdate,
+        )
+        .conditional("weight updates"),
+    );
+    l.add(
+        panel(
+            "Tool-call parsing",
+            &[(TOOL_CALL_PARSER_INVOCATIONS, "")],
+            "Per second, by mode, outcome and request type.",
+            Condition::ToolCallParser,
+        )
+        .conditional("a tool-call parser"),
+    );
+    l.add(
+        panel(
+            "Realtime sessions",
+            &[
+                (WEBSOCKET_CONNECTIONS_ACTIVE, "open"),
+                (WEBSOCKET_CONNECTIONS, "opened per second"),
+            ],
+            "",
+            Condition::Realtime,
+        )
+        .conditional("realtime sessions"),
+    );
+    l.add(
+        panel(
+            "Realtime session duration",
+            &[(WEBSOCKET_CONNECTION_DURATION, "p90")],
+            "Sessions that end early point at clients dropping the connection.",
+            Condition::Realtime,
+        )
+        .conditional("realtime sessions"),
+    );
+    l.add(
+        panel(
+            "Diffusion decoding",
+            &[
+                (DIFFUSION_NUM_DENOISING_STEPS, "denoising steps"),
+                (DIFFUSION_NUM_CANVAS_POSITIONS, "canvas positions"),
+                (DIFFUSION_NUM_COMMITTED_TOKENS, "committed tokens"),
+            ],
+            "Committed tokens per denoising step is the model's effective parallelism.",
+            Condition::Diffusion,
+        )
+        .conditional("a diffusion language model"),
+    );
+    l.add(
+        panel(
+            "Requests with NaN logits",
+            &[(CORRUPTED_REQUESTS, "")],
+            "Anything above zero is a numerical fault: check the model, the kernels and quantisation.",
+            Condition::NanCheck,
+        )
+        .red_from(0.001)
+        .conditional("the NaN check"),
+    );
+    l.add(
+        panel(
+            "Watermarked requests",
+            &[(WATERMARK_REQUESTS, "")],
+            "Per second, by outcome.",
+            Condition::Watermark,
+        )
+        .conditional("watermarking"),
     );
 }

@@ -6,7 +6,7 @@ use crate::catalog::names::*;
 use crate::dashboard::build::{units, PanelSpec};
 use crate::dashboard::layout::Layout;
 use crate::promql::{
-    aggregate, histogram_mean, histogram_quantile, sum, sum_rate, vector, version_proof,
+    aggregate, histogram_mean, histogram_quantile, max, sum, sum_rate, vector, version_proof,
     version_proof_all,
 };
 
@@ -14,7 +14,9 @@ pub(super) fn rows(l: &mut Layout) {
     throughput(l);
     cache(l);
     requests(l);
+    parameters(l);
     scheduler(l);
+    gpu_work(l);
 }
 
 fn throughput(l: &mut Layout) {
@@ -160,6 +162,96 @@ fn requests(l: &mut Layout) {
             .query(sum_rate(&finished, BY_MODEL), "{{model_name}}")
             .unit(units::REQUESTS_PER_SECOND),
     );
+    l.add(
+        PanelSpec::timeseries("Admission rejections", 12)
+            .about(&format!(
+                "{} Per second, by reason. Anything above zero: raise the waiting-queue limit, add replicas, or have clients back off. Needs vLLM 0.32.0 or later: \"No data\" before.",
+                meaning(ADMISSION_REJECTIONS)
+            ))
+            .query(sum_rate(&s(ADMISSION_REJECTIONS), &["reason"]), "{{reason}}")
+            .unit(units::REQUESTS_PER_SECOND)
+            .red_from(0.001)
+            .conditional("vLLM 0.32.0 or later"),
+    );
+}
+
+fn parameters(l: &mut Layout) {
+    l.row("Request parameters", false);
+    for (title, hist, unit, advice) in [
+        (
+            "Requested completions (n)",
+            REQUEST_PARAMS_N,
+            units::COUNT,
+            "Each completion is decoded separately, so n above 1 multiplies generation work and KV-cache use.",
+        ),
+        (
+            "Requested max_tokens",
+            REQUEST_PARAMS_MAX_TOKENS,
+            units::TOKENS,
+            "Large values reserve nothing by themselves but let answers run long; compare with the output length.",
+        ),
+        (
+            "Allowed output length",
+            REQUEST_MAX_NUM_GENERATION_TOKENS,
+            units::TOKENS,
+            "When it sits far below max_tokens, --max-model-len minus the prompt is the limit that cuts answers.",
+        ),
+    ] {
+        l.add(
+            PanelSpec::timeseries(title, 8)
+                .about(&format!(
+                    "{} p50, p99 and mean of the requests that finished in the window. {advice} Gaps read \"idle\".",
+                    meaning(hist)
+                ))
+                .query(histogram_quantile(0.5, &s(hist), &[]), "p50")
+                .query(histogram_quantile(0.99, &s(hist), &[]), "p99")
+                .query(histogram_mean(&s(hist), &[]), "mean")
+                .unit(unit)
+                .idle_is_nan(),
+        );
+    }
+}
+
+fn gpu_work(l: &mut Layout) {
+    l.row("GPU work estimates", false);
+    let flops = s(ESTIMATED_FLOPS_PER_GPU);
+    let read = s(ESTIMATED_READ_BYTES_PER_GPU);
+    let write = s(ESTIMATED_WRITE_BYTES_PER_GPU);
+    l.add(
+        PanelSpec::timeseries("Estimated FLOP/s per GPU", 8)
+            .about(&format!(
+                "{} Divide by the GPU's peak for model FLOPs utilisation (MFU); a low share while requests wait points at memory-bound decoding or scheduling gaps. Needs vLLM 0.17.0 or later: \"No data\" before.",
+                meaning(ESTIMATED_FLOPS_PER_GPU)
+            ))
+            .query(sum_rate(&flops, BY_ENGINE), "{{instance}} {{engine}}")
+            .unit(units::FLOPS)
+            .conditional("vLLM 0.17.0 or later"),
+    );
+    l.add(
+        PanelSpec::timeseries("Estimated memory traffic per GPU", 8)
+            .about(&format!(
+                "{} {} Compare with the GPU's memory bandwidth: decoding is usually limited by it. Needs vLLM 0.17.0 or later: \"No data\" before.",
+                meaning(ESTIMATED_READ_BYTES_PER_GPU),
+                meaning(ESTIMATED_WRITE_BYTES_PER_GPU)
+            ))
+            .query(sum_rate(&read, BY_ENGINE), "{{instance}} {{engine}} read")
+            .query(sum_rate(&write, BY_ENGINE), "{{instance}} {{engine}} write")
+            .unit(units::BYTES_PER_SECOND)
+            .conditional("vLLM 0.17.0 or later"),
+    );
+    l.add(
+        PanelSpec::timeseries("Arithmetic intensity", 8)
+            .about("Estimated FLOPs per byte of memory traffic, per engine. Below the GPU's ridge point (peak FLOP/s over memory bandwidth) the work is memory-bound: larger batches raise it. Needs vLLM 0.17.0 or later: \"No data\" before. Gaps read \"idle\".")
+            .query(
+                sum_rate(&flops, BY_ENGINE)
+                    / (sum_rate(&read, BY_ENGINE) + sum_rate(&write, BY_ENGINE)),
+                "{{instance}} {{engine}}",
+            )
+            .unit(units::COUNT)
+            .axis_label("FLOP/byte")
+            .idle_is_nan()
+            .conditional("vLLM 0.17.0 or later"),
+    );
 }
 
 fn scheduler(l: &mut Layout) {
@@ -179,5 +271,29 @@ fn scheduler(l: &mut Layout) {
             ))
             .query(sum_rate(&s(NUM_PREEMPTIONS), BY_ENGINE), "{{instance}} {{engine}}")
             .unit(units::REQUESTS_PER_SECOND),
+    );
+    l.add(
+        PanelSpec::timeseries("Waiting requests by reason", 12)
+            .about(&format!(
+                "{} Capacity-bound waiting needs more KV cache or replicas; deferred requests wait on something transient (e.g. KV being fetched). Needs vLLM 0.20.0 or later: \"No data\" before.",
+                meaning(NUM_REQUESTS_WAITING_BY_REASON)
+            ))
+            .query(sum(&["reason"], gauge(NUM_REQUESTS_WAITING_BY_REASON)), "{{reason}}")
+            .unit(units::COUNT)
+            .stacked()
+            .conditional("vLLM 0.20.0 or later"),
+    );
+    l.add(
+        PanelSpec::timeseries("Engine sleep state", 12)
+            .about(&format!(
+                "{} One line per engine and state; a sleeping engine serves nothing, so waiting requests pile up until it is woken. Needs vLLM 0.11.2 or later: \"No data\" before.",
+                meaning(ENGINE_SLEEP_STATE)
+            ))
+            .query(
+                max(&["instance", "engine", "sleep_state"], gauge(ENGINE_SLEEP_STATE)),
+                "{{instance}} {{engine}} {{sleep_state}}",
+            )
+            .unit(units::COUNT)
+            .conditional("vLLM 0.11.2 or later"),
     );
 }
