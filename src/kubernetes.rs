@@ -219,17 +219,20 @@ fn rule_object(
 /// ConfigMap, escaped, into an annotation limited to 256 KiB, which the
 /// indented files would not fit.
 fn dashboards(cfg: &AlertConfig) -> Vec<(String, String)> {
-    dashboard::all_scoped(DatasourceFlavor::Prometheus, &cfg.scoping)
-        .into_iter()
-        .map(|(name, d)| {
-            let pretty = dashboard::render(&d);
-            let compact = serde_json::from_str::<Value>(&pretty)
-                .and_then(|v| serde_json::to_string(&v))
-                .map(|c| c + "\n")
-                .unwrap_or(pretty);
-            (format!("base/dashboards/{name}"), compact)
-        })
-        .collect()
+    dashboard::all_for(
+        DatasourceFlavor::Prometheus,
+        &dashboard::Deployment::of(cfg),
+    )
+    .into_iter()
+    .map(|(name, d)| {
+        let pretty = dashboard::render(&d);
+        let compact = serde_json::from_str::<Value>(&pretty)
+            .and_then(|v| serde_json::to_string(&v))
+            .map(|c| c + "\n")
+            .unwrap_or(pretty);
+        (format!("base/dashboards/{name}"), compact)
+    })
+    .collect()
 }
 
 fn base_kustomization(cfg: &AlertConfig) -> Value {

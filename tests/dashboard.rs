@@ -167,6 +167,33 @@ fn dashboards_validate_against_grafana_schemas() {
     }
 }
 
+/// The dashboards a deployment generates from the examples (SLO error-budget
+/// row, Kubernetes scoping) are valid too.
+#[test]
+fn configured_dashboards_validate_against_grafana_schemas() {
+    for example in [
+        "deploy/vllm-grafana.slo.yaml",
+        "deploy/vllm-grafana.kubernetes.yaml",
+    ] {
+        let cfg = vllm_grafana::generator_config::load(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join(example),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let deployment = dashboard::Deployment::of(&cfg.alerts);
+        for flavor in DatasourceFlavor::ALL {
+            for (name, d) in dashboard::all_for(flavor, &deployment) {
+                let json: Value =
+                    serde_json::from_str(&dashboard::render(&d)).expect("rendered JSON");
+                assert_clean(&format!("schema {example} {name}"), schema::problems(&json));
+                for q in dashboard::panels_queries(&d) {
+                    inspect::parse(&q.expr)
+                        .unwrap_or_else(|e| panic!("{example} {name} {}: {e}", q.panel_title));
+                }
+            }
+        }
+    }
+}
+
 /// The first panel that is not a row header.
 fn first_panel_mut(d: &mut Value) -> &mut Value {
     let items = d["panels"].as_array_mut().expect("panels");

@@ -14,7 +14,9 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 use vllm_grafana::alerts::{recording, slo};
+use vllm_grafana::dashboard::{self, DatasourceFlavor};
 use vllm_grafana::generator_config;
+use vllm_grafana::promql::inspect::interpolate;
 use vllm_grafana::simulator::{self, SimConfig};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");

@@ -126,7 +126,7 @@ pub enum SloError {
 }
 
 impl SloConfig {
-    fn objective(&self, sli: Sli) -> Option<f64> {
+    pub fn objective(&self, sli: Sli) -> Option<f64> {
         match sli {
             Sli::Ttft => self.ttft.map(|o| o.objective),
             Sli::Itl => self.itl.map(|o| o.objective),

@@ -260,9 +260,10 @@ async fn run(command: Command) -> ExitCode {
                 Err(code) => return code,
             };
             let result = if check {
-                dashboard::check_all(&out, datasource, cfg.scoping()).map(|()| Vec::new())
+                dashboard::check_all(&out, datasource, &dashboard::Deployment::of(&cfg.alerts))
+                    .map(|()| Vec::new())
             } else {
-                dashboard::write_all(&out, datasource, cfg.scoping())
+                dashboard::write_all(&out, datasource, &dashboard::Deployment::of(&cfg.alerts))
             };
             report_written(result)
         }

@@ -1,7 +1,6 @@
 //! Rendering dashboards to JSON files and checking committed files are current.
 
-use super::{all, all_scoped, Dashboard, DatasourceFlavor};
-use crate::promql::Scoping;
+use super::{all, all_for, Dashboard, DatasourceFlavor, Deployment};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
@@ -63,13 +62,13 @@ pub fn file_names() -> Vec<String> {
 pub fn write_all(
     dir: &Path,
     flavor: DatasourceFlavor,
-    scoping: &Scoping,
+    deployment: &Deployment,
 ) -> Result<Vec<PathBuf>, DashboardError> {
     std::fs::create_dir_all(dir).map_err(|source| DashboardError::CreateDir {
         path: dir.to_path_buf(),
         source,
     })?;
-    all_scoped(flavor, scoping)
+    all_for(flavor, deployment)
         .into_iter()
         .map(|(name, d)| {
             let path = dir.join(name);
@@ -87,10 +86,10 @@ pub fn write_all(
 pub fn check_all(
     dir: &Path,
     flavor: DatasourceFlavor,
-    scoping: &Scoping,
+    deployment: &Deployment,
 ) -> Result<(), DashboardError> {
     let mut problems = Vec::new();
-    for (name, d) in all_scoped(flavor, scoping) {
+    for (name, d) in all_for(flavor, deployment) {
         let path = dir.join(&name);
         match std::fs::read_to_string(&path) {
             Ok(text) if text == render(&d) => {}
@@ -139,19 +138,19 @@ mod tests {
     fn check_reports_missing_changed_and_stray_files() {
         let dir = tempfile::tempdir().expect("tempdir");
         let flavor = DatasourceFlavor::Prometheus;
-        let err = check_all(dir.path(), flavor, &Scoping::default()).expect_err("empty dir");
+        let err = check_all(dir.path(), flavor, &Deployment::default()).expect_err("empty dir");
         assert!(
             err.to_string().contains("vllm-overview.json (missing)"),
             "{err}"
         );
 
-        let written = write_all(dir.path(), flavor, &Scoping::default()).expect("write");
+        let written = write_all(dir.path(), flavor, &Deployment::default()).expect("write");
         assert_eq!(written.len(), all(flavor).len());
-        check_all(dir.path(), flavor, &Scoping::default()).expect("fresh files pass");
+        check_all(dir.path(), flavor, &Deployment::default()).expect("fresh files pass");
 
         std::fs::write(&written[0], "{}\n").expect("edit");
         std::fs::write(dir.path().join("old.json"), "{}\n").expect("stray");
-        let msg = check_all(dir.path(), flavor, &Scoping::default())
+        let msg = check_all(dir.path(), flavor, &Deployment::default())
             .expect_err("edited")
             .to_string();
         assert!(msg.contains("vllm-overview.json (differs)"), "{msg}");

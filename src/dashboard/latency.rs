@@ -11,19 +11,105 @@ use super::kit::{self, meaning, percentiles, s};
 use super::layout::Layout;
 use super::model::Dashboard;
 use super::variables::{ITL_SLO, TTFT_SLO};
+use crate::alerts::slo::{self, Sli, SloConfig};
 use crate::catalog::names::*;
 use crate::catalog::Condition;
 use crate::promql::{
-    histogram_mean, histogram_quantile, rate, share_at_most, sum, sum_rate, version_proof,
+    histogram_mean, histogram_quantile, labels, rate, share_at_most, sum, sum_rate, vars,
+    version_proof, Expr, Selector,
 };
 
 const BY_MODEL: &[&str] = &["model_name"];
 
-pub(super) fn dashboard(datasource_type: &str, uid: &str, title: &str) -> Dashboard {
+/// A recorded SLI error ratio (`alerts::slo`) filtered by the dashboard's
+/// job and model variables.
+fn recorded_ratio(sli: Sli, window: &str) -> Expr {
+    Expr::select(
+        &Selector::bare(&slo::record(sli, window))
+            .re(labels::JOB, vars::JOB)
+            .re(labels::MODEL_NAME, vars::MODEL_NAME),
+    )
+}
+
+fn sli_title(sli: Sli, objectives: &SloConfig) -> String {
+    let pct = |o: f64| format!("{}%", (o * 1e4).round() / 1e2);
+    match sli {
+        Sli::Ttft => objectives.ttft.map_or(String::new(), |o| {
+            format!(
+                "TTFT within {} s, objective {}",
+                o.threshold,
+                pct(o.objective)
+            )
+        }),
+        Sli::Itl => objectives.itl.map_or(String::new(), |o| {
+            format!(
+                "Inter-token latency within {} s, objective {}",
+                o.threshold,
+                pct(o.objective)
+            )
+        }),
+        Sli::Success => objectives.success.map_or(String::new(), |o| {
+            format!(
+                "Requests without engine error, objective {}",
+                pct(o.objective)
+            )
+        }),
+    }
+}
+
+/// For each configured objective: the SLI over the period, the error
+/// budget left, and the burn rates the alerts watch, per model, from the
+/// recording rules of `prometheus/recording.yml` (group `vllm-slo`).
+fn error_budgets(l: &mut Layout, objectives: &SloConfig) {
+    let Ok(windows) = slo::windows(objectives) else {
+        return;
+    };
+    let period = windows.last().cloned().unwrap_or_default();
+    let (fast, slow) = (windows[0].clone(), windows[2].clone());
+    l.row("Error budgets (configured SLOs)", false);
+    for sli in objectives.slis() {
+        let objective = objectives.objective(sli).unwrap_or(0.99);
+        let budget = Expr::num(((1.0 - objective) * 1e12).round() / 1e12);
+        let name = sli_title(sli, objectives);
+        let needs = "Reads the SLO recording rules (prometheus/recording.yml with an slo: configuration): \"No data\" without them, and until they have run for the window.";
+        l.add(
+            PanelSpec::timeseries(&format!("{name}: SLI"), 8)
+                .about(&format!("Share of requests meeting the objective over the last {period}, per model. Below the objective, the error budget is spent. {needs}"))
+                .query(Expr::num(1.0) - recorded_ratio(sli, &period), "{{model_name}}")
+                .unit(units::RATIO)
+                .good_from(objective * 0.99, objective),
+        );
+        l.add(
+            PanelSpec::timeseries(&format!("{name}: error budget left"), 8)
+                .about(&format!("Share of the {period} error budget not yet spent, per model: 1 at the start, 0 when the objective is missed. {needs}"))
+                .query(Expr::num(1.0) - recorded_ratio(sli, &period) / budget.clone(), "{{model_name}}")
+                .unit(units::RATIO)
+                .good_from(0.0, 0.25),
+        );
+        l.add(
+            PanelSpec::timeseries(&format!("{name}: burn rate"), 8)
+                .about(&format!("How many times faster than allowed the budget is spent, over {fast} and {slow}, per model. The fast-burn alert fires above 14.4 over {fast} (and its short window), the slow-burn alert above 6 over {slow}. {needs}"))
+                .query(recorded_ratio(sli, &fast) / budget.clone(), &format!("{{{{model_name}}}} {fast}"))
+                .query(recorded_ratio(sli, &slow) / budget, &format!("{{{{model_name}}}} {slow}"))
+                .unit(units::COUNT)
+                .warn_at(6.0, 14.4),
+        );
+    }
+}
+
+pub(super) fn dashboard(
+    datasource_type: &str,
+    uid: &str,
+    title: &str,
+    objectives: Option<&SloConfig>,
+) -> Dashboard {
     let mut l = kit::layout(datasource_type);
     request_latency(&mut l);
     phases(&mut l);
     slo(&mut l);
+    if let Some(objectives) = objectives {
+        error_budgets(&mut l, objectives);
+    }
     http(&mut l);
     kit::shell(
         datasource_type,

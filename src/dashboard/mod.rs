@@ -29,6 +29,7 @@ pub use variables::{
     TTFT_SLO_DEFAULT,
 };
 
+use crate::alerts::slo::SloConfig;
 use crate::promql::Scoping;
 use model::PanelItem;
 use std::fmt;
@@ -121,11 +122,17 @@ pub fn fleet(source: fleet::Source) -> Dashboard {
 
 /// "vLLM / Latency & SLO": percentiles, request phases, SLO attainment.
 pub fn latency(flavor: DatasourceFlavor) -> Dashboard {
+    latency_with(flavor, None)
+}
+
+/// [`latency`] with an error-budget row for configured SLOs.
+fn latency_with(flavor: DatasourceFlavor, slo: Option<&SloConfig>) -> Dashboard {
     let (file, title) = flavor.suffix();
     latency::dashboard(
         flavor.plugin_id(),
         &format!("vllm-latency{file}"),
         &format!("vLLM / Latency & SLO{title}"),
+        slo,
     )
 }
 
@@ -174,12 +181,50 @@ pub fn all(flavor: DatasourceFlavor) -> Vec<(String, Dashboard)> {
     out
 }
 
+/// What a deployment's generator configuration changes in the dashboards.
+#[derive(Clone, Debug, Default)]
+pub struct Deployment {
+    /// Extra matchers and the instance label.
+    pub scoping: Scoping,
+    /// Objectives whose error budgets the Latency & SLO dashboard shows.
+    pub slo: Option<SloConfig>,
+}
+
+impl Deployment {
+    pub fn of(cfg: &crate::alerts::AlertConfig) -> Deployment {
+        Deployment {
+            scoping: cfg.scoping.clone(),
+            slo: cfg.slo.clone(),
+        }
+    }
+}
+
+/// [`all`] for a deployment: its SLOs' error-budget row, then its scoping.
+pub fn all_for(flavor: DatasourceFlavor, deployment: &Deployment) -> Vec<(String, Dashboard)> {
+    let mut set = all(flavor);
+    if let Some(slo) = &deployment.slo {
+        let (file, _) = flavor.suffix();
+        let name = format!("vllm-latency{file}.json");
+        if let Some((_, d)) = set.iter_mut().find(|(n, _)| *n == name) {
+            let links = std::mem::take(&mut d.links);
+            *d = latency_with(flavor, Some(slo));
+            d.links = links;
+        }
+    }
+    set.into_iter()
+        .map(|(name, d)| (name, scope::scoped(d, &deployment.scoping)))
+        .collect()
+}
+
 /// [`all`] with a deployment's scoping (extra matchers, instance label).
 pub fn all_scoped(flavor: DatasourceFlavor, scoping: &Scoping) -> Vec<(String, Dashboard)> {
-    all(flavor)
-        .into_iter()
-        .map(|(name, d)| (name, scope::scoped(d, scoping)))
-        .collect()
+    all_for(
+        flavor,
+        &Deployment {
+            scoping: scoping.clone(),
+            slo: None,
+        },
+    )
 }
 
 /// One query of a panel, for tests that run every query against a real
