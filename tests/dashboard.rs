@@ -167,6 +167,46 @@ fn dashboards_validate_against_grafana_schemas() {
     }
 }
 
+/// Every `$name` a query reads is a variable of its dashboard or one of
+/// Grafana's built-ins: an undefined one stays literal and matches nothing.
+#[test]
+fn queries_read_only_defined_variables() {
+    let builtins = [
+        "__rate_interval",
+        "__interval",
+        "__range",
+        "__range_s",
+        "__interval_ms",
+    ];
+    let mut problems = Vec::new();
+    for (_, name, queries, json) in generated() {
+        let defined: Vec<&str> = json["templating"]["list"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v["name"].as_str())
+            .collect();
+        for q in queries {
+            let mut rest = q.expr.as_str();
+            while let Some(i) = rest.find('$') {
+                rest = &rest[i + 1..];
+                let var: String = rest
+                    .trim_start_matches('{')
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                if !defined.contains(&var.as_str()) && !builtins.contains(&var.as_str()) {
+                    problems.push(format!(
+                        "{name} \"{}\": ${var} is not defined",
+                        q.panel_title
+                    ));
+                }
+            }
+        }
+    }
+    assert_clean("defined-variables", problems);
+}
+
 /// The dashboards a deployment generates from the examples (SLO error-budget
 /// row, Kubernetes scoping) are valid too.
 #[test]

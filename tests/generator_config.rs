@@ -112,7 +112,12 @@ fn the_kubernetes_example_scopes_every_query_rule_and_variable() {
                     }
                 }
             }
-            for v in d.templating.list.iter().filter(|v| v.datasource.is_some()) {
+            for v in d
+                .templating
+                .list
+                .iter()
+                .filter(|v| v.kind == vllm_grafana::dashboard::model::VariableKind::Query)
+            {
                 // `label_values(selector, label)`: the label must not be instance.
                 let inner = v.query.trim_start_matches("label_values(");
                 let (selector, label) = inner.rsplit_once(',').expect("two arguments");

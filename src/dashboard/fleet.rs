@@ -258,6 +258,9 @@ pub fn dashboard(source: Source, datasource_type: &str, uid: &str, title: &str) 
         labels::JOB,
         labels::INSTANCE,
         labels::MODEL_NAME,
+        // The gauges use the standard selector, which reads `$engine`.
+        labels::ENGINE,
+        super::variables::FILTERS,
     ];
     let description = match source {
         Source::Recorded => format!(

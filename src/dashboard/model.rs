@@ -130,6 +130,8 @@ pub enum VariableKind {
     Datasource,
     Query,
     Custom,
+    /// Key/value filters Grafana adds to every query of the datasource.
+    Adhoc,
 }
 
 /// A variable value: one string, or a list for multi-value variables.

@@ -1,7 +1,7 @@
 //! A deployment's scoping applied to a finished dashboard: every query,
 //! legend, variable and field name that refers to the instance label.
 
-use super::model::{Dashboard, Panel, PanelItem, TransformationOptions};
+use super::model::{Dashboard, Panel, PanelItem, TransformationOptions, VariableKind};
 use crate::promql::Scoping;
 use std::collections::BTreeMap;
 
@@ -11,7 +11,7 @@ pub fn scoped(mut d: Dashboard, scoping: &Scoping) -> Dashboard {
         return d;
     }
     for v in &mut d.templating.list {
-        if v.datasource.is_some() {
+        if v.kind == VariableKind::Query {
             v.query = scoping.expr(&v.query);
             v.definition = v.definition.as_deref().map(|q| scoping.expr(q));
         }

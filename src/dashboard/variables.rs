@@ -35,7 +35,40 @@ pub const ITL_SLO_CHOICES: &[(&str, &str)] = &[
 ];
 pub const ITL_SLO_DEFAULT: &str = "0.1";
 
+/// The ad-hoc filter variable's name.
+pub const FILTERS: &str = "filters";
+
 pub(super) fn variables(datasource_type: &str) -> Vec<Variable> {
+    let mut list = standard(datasource_type);
+    // Grafana's Prometheus datasource applies ad-hoc filters to every query
+    // itself; the plugin's datasource does not take them.
+    if datasource_type == super::PROMETHEUS_ID {
+        list.push(Variable {
+            kind: VariableKind::Adhoc,
+            name: FILTERS.to_string(),
+            label: "Filters".to_string(),
+            description: "Any label filter (e.g. namespace, pod, cluster), added to every query of the dashboard.".to_string(),
+            datasource: Some(DataSourceRef {
+                kind: datasource_type.to_string(),
+                uid: format!("${{{DATASOURCE}}}"),
+            }),
+            query: String::new(),
+            definition: None,
+            refresh: 0,
+            regex: String::new(),
+            sort: 0,
+            multi: false,
+            include_all: false,
+            all_value: None,
+            hide: 0,
+            current: None,
+            options: Vec::new(),
+        });
+    }
+    list
+}
+
+fn standard(datasource_type: &str) -> Vec<Variable> {
     let ds = DataSourceRef {
         kind: datasource_type.to_string(),
         uid: format!("${{{DATASOURCE}}}"),
