@@ -151,4 +151,43 @@ async fn prometheus_records_every_sli_per_model() {
         "one ratio in [0, 1] per model expected:\n{}",
         missing.join("\n")
     );
+
+    // The Latency & SLO dashboard's error-budget row answers per model.
+    let set = dashboard::all_for(
+        DatasourceFlavor::Prometheus,
+        &dashboard::Deployment::of(&cfg.alerts),
+    );
+    let (_, latency) = set
+        .iter()
+        .find(|(name, _)| name == "vllm-latency.json")
+        .expect("latency dashboard");
+    let budget_queries: Vec<_> = dashboard::panels_queries(latency)
+        .into_iter()
+        .filter(|q| q.expr.contains("vllm_slo_"))
+        .collect();
+    // Three panels per objective, the burn-rate panel with two windows.
+    assert_eq!(budget_queries.len(), 4 * slo_cfg.slis().len());
+    let mut empty = Vec::new();
+    for q in &budget_queries {
+        let expr = interpolate(&q.expr, |v| match v {
+            "job" => Some("vllm".to_string()),
+            "model_name" => Some(".*".to_string()),
+            _ => None,
+        });
+        let data = tokio::task::block_in_place(|| prom.query(&expr)).expect("query");
+        if data["result"].as_array().map_or(0, Vec::len) != 2 {
+            empty.push(format!(
+                "\"{}\" {}: {expr}: {data}",
+                q.panel_title, q.ref_id
+            ));
+        }
+    }
+    assert!(empty.is_empty(), "{}", empty.join("\n"));
+    let plain = dashboard::latency(DatasourceFlavor::Prometheus);
+    assert!(
+        !dashboard::panels_queries(&plain)
+            .iter()
+            .any(|q| q.expr.contains("vllm_slo_")),
+        "no error-budget row without objectives"
+    );
 }
