@@ -95,8 +95,8 @@ fn op_of(b: &BinaryExpr) -> Result<Op, EvalError> {
 pub(crate) fn eval(ctx: &mut Ctx<'_>, b: &BinaryExpr, d: usize) -> Result<Node, EvalError> {
     let op = op_of(b)?;
     let return_bool = b.modifier.as_ref().is_some_and(|m| m.return_bool);
-    let lhs = ctx.eval(&b.lhs, d)?;
-    let rhs = ctx.eval(&b.rhs, d)?;
+    let lhs = ctx.eval_arg(&b.lhs, d)?;
+    let rhs = ctx.eval_arg(&b.rhs, d)?;
     match (lhs, rhs) {
         (Node::Scalar(l), Node::Scalar(r)) => Ok(Node::Scalar(
             l.iter()

@@ -13,6 +13,8 @@ pub enum EvalError {
     TooManySamples { limit: usize },
     #[error("query range has {steps} steps, more than {limit}; use a larger step")]
     TooManySteps { steps: u64, limit: usize },
+    #[error("a subquery has {steps} steps, more than {limit}; give it a larger step")]
+    TooManySubquerySteps { steps: u64, limit: usize },
     #[error("query is {len} bytes long, more than {limit}")]
     TooLong { len: usize, limit: usize },
     #[error("query nests deeper than {limit} levels")]

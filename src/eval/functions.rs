@@ -1,14 +1,15 @@
-//! PromQL functions, with Prometheus 2.x's arithmetic (extrapolation,
-//! counter resets, Kahan sums, Go's `math.Max`/`Min` NaN rules).
+//! PromQL functions of instant vectors and scalars, with Prometheus 2.42's
+//! arithmetic (Go's `math.Max`/`Min` NaN rules, its calendar, its label
+//! checks). Functions of range vectors are in `range_fns`.
 
+use super::calendar::{self, Date};
 use super::engine::Ctx;
-use super::error::{unsupported, EvalError};
-use super::selector::{self, offset_ms};
-use super::steps::{check_unique, ByStep, Out};
+use super::error::{execution, unsupported, EvalError};
+use super::steps::{ByStep, Out};
 use super::value::{Lbl, Node, StepSeries};
-use super::{drop_name, histogram};
+use super::{drop_name, gomath, histogram, order, range_fns, selector};
 use crate::store::{anchored, Labels, MatchOp, METRIC_NAME};
-use promql_parser::parser::{Call, Expr};
+use promql_parser::parser::{Call, Expr, VectorSelector};
 use std::sync::Arc;
 
 pub(crate) fn unparen(mut e: &Expr) -> &Expr {
@@ -18,7 +19,7 @@ pub(crate) fn unparen(mut e: &Expr) -> &Expr {
     e
 }
 
-fn arg(c: &Call, i: usize) -> Result<&Expr, EvalError> {
+pub(crate) fn arg(c: &Call, i: usize) -> Result<&Expr, EvalError> {
     c.args.args.get(i).map(|b| &**b).ok_or_else(|| {
         EvalError::Invalid(format!("{}() is missing argument {}", c.func.name, i + 1))
     })
@@ -35,21 +36,40 @@ fn string_arg(c: &Call, i: usize) -> Result<String, EvalError> {
     }
 }
 
+/// Functions the parser knows but Prometheus 2.42 does not.
+pub(crate) fn newer_than_2_42(name: &str) -> bool {
+    matches!(name, "sort_by_label" | "sort_by_label_desc")
+}
+
 pub(crate) fn eval(ctx: &mut Ctx<'_>, c: &Call, d: usize) -> Result<Node, EvalError> {
     let name = c.func.name;
+    if range_fns::is_range_function(name) {
+        return range_fns::eval(ctx, c, d);
+    }
     match name {
-        "rate" | "increase" | "delta" | "irate" | "idelta" | "avg_over_time" | "min_over_time"
-        | "max_over_time" | "sum_over_time" | "count_over_time" | "last_over_time"
-        | "present_over_time" | "stddev_over_time" | "stdvar_over_time" | "changes" | "resets"
-        | "quantile_over_time" => range_function(ctx, c, d),
         "abs" => simple(ctx, c, d, f64::abs),
         "ceil" => simple(ctx, c, d, f64::ceil),
         "floor" => simple(ctx, c, d, f64::floor),
         "exp" => simple(ctx, c, d, f64::exp),
         "sqrt" => simple(ctx, c, d, f64::sqrt),
-        "ln" => simple(ctx, c, d, f64::ln),
-        "log2" => simple(ctx, c, d, f64::log2),
-        "log10" => simple(ctx, c, d, f64::log10),
+        "ln" => simple(ctx, c, d, gomath::ln),
+        "log2" => simple(ctx, c, d, gomath::log2),
+        "log10" => simple(ctx, c, d, gomath::log10),
+        "sin" => simple(ctx, c, d, f64::sin),
+        "cos" => simple(ctx, c, d, f64::cos),
+        "tan" => simple(ctx, c, d, f64::tan),
+        "asin" => simple(ctx, c, d, f64::asin),
+        "acos" => simple(ctx, c, d, f64::acos),
+        "atan" => simple(ctx, c, d, f64::atan),
+        "sinh" => simple(ctx, c, d, f64::sinh),
+        "cosh" => simple(ctx, c, d, f64::cosh),
+        "tanh" => simple(ctx, c, d, f64::tanh),
+        "asinh" => simple(ctx, c, d, f64::asinh),
+        "acosh" => simple(ctx, c, d, f64::acosh),
+        "atanh" => simple(ctx, c, d, f64::atanh),
+        // Multiplied first, as Prometheus does, for the same rounding.
+        "rad" => simple(ctx, c, d, |v| v * std::f64::consts::PI / 180.0),
+        "deg" => simple(ctx, c, d, |v| v * 180.0 / std::f64::consts::PI),
         "sgn" => simple(ctx, c, d, |v| {
             if v < 0.0 {
                 -1.0
@@ -71,8 +91,8 @@ pub(crate) fn eval(ctx: &mut Ctx<'_>, c: &Call, d: usize) -> Result<Node, EvalEr
             })
         }
         "clamp_min" | "clamp_max" => {
-            let bound = ctx.scalar(arg(c, 1)?, d, "the clamp bound")?;
             let input = ctx.vector(arg(c, 0)?, d, "the clamped vector")?;
+            let bound = ctx.scalar(arg(c, 1)?, d, "the clamp bound")?;
             let is_min = name == "clamp_min";
             map_values(&input, ctx.steps, |step, v| {
                 let b = bound.get(step).copied().unwrap_or(f64::NAN);
@@ -80,12 +100,14 @@ pub(crate) fn eval(ctx: &mut Ctx<'_>, c: &Call, d: usize) -> Result<Node, EvalEr
             })
         }
         "clamp" => {
+            let input = ctx.vector(arg(c, 0)?, d, "clamp()'s vector")?;
             let lo = ctx.scalar(arg(c, 1)?, d, "clamp()'s min")?;
             let hi = ctx.scalar(arg(c, 2)?, d, "clamp()'s max")?;
-            let input = ctx.vector(arg(c, 0)?, d, "clamp()'s vector")?;
             map_values(&input, ctx.steps, |step, v| {
                 let (lo, hi) = (lo.get(step).copied()?, hi.get(step).copied()?);
-                (hi >= lo).then(|| go_max(lo, go_min(hi, v)))
+                // Prometheus answers nothing when max < min (not for NaN).
+                let empty = hi < lo;
+                (!empty).then(|| go_max(lo, go_min(hi, v)))
             })
         }
         "scalar" => {
@@ -114,25 +136,53 @@ pub(crate) fn eval(ctx: &mut Ctx<'_>, c: &Call, d: usize) -> Result<Node, EvalEr
         "time" => Ok(Node::Scalar(
             (0..ctx.steps).map(|i| ctx.ts(i) as f64 / 1000.0).collect(),
         )),
+        "pi" => Ok(Node::Scalar(vec![std::f64::consts::PI; ctx.steps])),
+        "timestamp" => timestamp(ctx, c, d),
+        "day_of_month" => date_function(ctx, c, d, |t| t.day as f64),
+        "day_of_week" => date_function(ctx, c, d, |t| t.weekday as f64),
+        "day_of_year" => date_function(ctx, c, d, |t| t.day_of_year as f64),
+        "days_in_month" => date_function(ctx, c, d, |t| {
+            calendar::days_in_month(t.year, t.month) as f64
+        }),
+        "hour" => date_function(ctx, c, d, |t| t.hour as f64),
+        "minute" => date_function(ctx, c, d, |t| t.minute as f64),
+        "month" => date_function(ctx, c, d, |t| t.month as f64),
+        "year" => date_function(ctx, c, d, |t| t.year as f64),
         "absent" => absent(ctx, c, d),
         "label_replace" => label_replace(ctx, c, d),
+        "label_join" => label_join(ctx, c, d),
         "histogram_quantile" => {
             let q = ctx.scalar(arg(c, 0)?, d, "histogram_quantile()'s quantile")?;
             let input = ctx.vector(arg(c, 1)?, d, "histogram_quantile()'s buckets")?;
             histogram::quantile(&q, &input, ctx.steps)
         }
-        // Ordering applies only to an instant query's answer (`instant_with`).
-        "sort" | "sort_desc" => Ok(Node::Vector(ctx.vector(
-            arg(c, 0)?,
-            d,
-            "sort()'s argument",
-        )?)),
+        // Native histograms only: the store holds none, so the answer is
+        // always empty (as Prometheus's for float samples).
+        "histogram_count" | "histogram_sum" | "histogram_fraction" => {
+            for a in &c.args.args {
+                ctx.eval_arg(a, d)?;
+            }
+            Ok(Node::Vector(Vec::new()))
+        }
+        "sort" | "sort_desc" => {
+            let mut input = ctx.vector(arg(c, 0)?, d, "sort()'s argument")?;
+            // Only a single evaluation keeps an order (Prometheus assembles
+            // a range's series from a map).
+            if ctx.steps == 1 {
+                order::by_value(
+                    &mut input,
+                    |s| s.points.first().map_or(f64::NAN, |p| p.1),
+                    name == "sort_desc",
+                );
+            }
+            Ok(Node::Vector(input))
+        }
         other => Err(unsupported(format!("the function {other}()"))),
     }
 }
 
 /// Go's `math.Max`: NaN wins over everything but +Inf.
-fn go_max(x: f64, y: f64) -> f64 {
+pub(crate) fn go_max(x: f64, y: f64) -> f64 {
     if x == f64::INFINITY || y == f64::INFINITY {
         f64::INFINITY
     } else if x.is_nan() || y.is_nan() {
@@ -151,7 +201,7 @@ fn go_max(x: f64, y: f64) -> f64 {
 }
 
 /// Go's `math.Min`.
-fn go_min(x: f64, y: f64) -> f64 {
+pub(crate) fn go_min(x: f64, y: f64) -> f64 {
     if x == f64::NEG_INFINITY || y == f64::NEG_INFINITY {
         f64::NEG_INFINITY
     } else if x.is_nan() || y.is_nan() {
@@ -195,6 +245,65 @@ fn map_values(
     Ok(Node::Vector(out.finish()))
 }
 
+/// `timestamp(v)`: the time of each sample of a selector, else the
+/// evaluation time (everything else has been evaluated at it).
+fn timestamp(ctx: &mut Ctx<'_>, c: &Call, d: usize) -> Result<Node, EvalError> {
+    let a = arg(c, 0)?;
+    if let Expr::VectorSelector(vs) = unparen(a) {
+        let times = selector::timestamps(ctx, vs)?;
+        return map_values(&times, ctx.steps, |_, t| Some(t));
+    }
+    let input = ctx.vector(a, d, "timestamp()'s argument")?;
+    let steps: Vec<f64> = (0..ctx.steps).map(|i| ctx.ts(i) as f64 / 1000.0).collect();
+    map_values(&input, ctx.steps, |step, _| steps.get(step).copied())
+}
+
+/// A date function: of each value (Unix seconds) or, without an argument,
+/// of the evaluation time as a one-element vector.
+fn date_function(
+    ctx: &mut Ctx<'_>,
+    c: &Call,
+    d: usize,
+    f: fn(&Date) -> f64,
+) -> Result<Node, EvalError> {
+    if c.args.args.is_empty() {
+        return Ok(Node::Vector(vec![StepSeries {
+            labels: Arc::new(Labels::empty()),
+            points: (0..ctx.steps)
+                .map(|i| (i as u32, f(&calendar::date(ctx.ts(i) / 1000))))
+                .collect(),
+        }]));
+    }
+    let input = ctx.vector(arg(c, 0)?, d, "the argument")?;
+    map_values(&input, ctx.steps, |_, v| {
+        Some(f(&calendar::date(calendar::go_int64(v))))
+    })
+}
+
+/// The labels `absent()` and `absent_over_time()` answer with: those the
+/// selector's equality matchers fix, except a label matched more than once
+/// (Prometheus keeps the first `=` of a label not seen before and drops
+/// the label at any later matcher of it).
+pub(crate) fn absent_labels(vs: Option<&VectorSelector>) -> Result<Labels, EvalError> {
+    let mut labels: Vec<(String, String)> = Vec::new();
+    let mut has: Vec<String> = Vec::new();
+    if let Some(vs) = vs {
+        for m in selector::matchers(vs)? {
+            if m.name == METRIC_NAME {
+                continue;
+            }
+            if matches!(m.op, MatchOp::Equal) && !has.contains(&m.name) {
+                labels.retain(|(k, _)| *k != m.name);
+                labels.push((m.name.clone(), m.value.clone()));
+                has.push(m.name.clone());
+            } else {
+                labels.retain(|(k, _)| *k != m.name);
+            }
+        }
+    }
+    Ok(Labels::new(labels))
+}
+
 fn absent(ctx: &mut Ctx<'_>, c: &Call, d: usize) -> Result<Node, EvalError> {
     let a = arg(c, 0)?;
     let input = ctx.vector(a, d, "absent()'s argument")?;
@@ -206,24 +315,10 @@ fn absent(ctx: &mut Ctx<'_>, c: &Call, d: usize) -> Result<Node, EvalError> {
             }
         }
     }
-    // Labels come from the selector's equality matchers; a label matched
-    // twice (or by another operator) is left out, as in Prometheus.
-    let mut labels: Vec<(String, String)> = Vec::new();
-    let mut dropped: Vec<String> = Vec::new();
-    if let Expr::VectorSelector(vs) = unparen(a) {
-        for m in selector::matchers(vs)? {
-            if m.name == METRIC_NAME {
-                continue;
-            }
-            let first = !labels.iter().any(|(k, _)| *k == m.name) && !dropped.contains(&m.name);
-            if matches!(m.op, MatchOp::Equal) && first {
-                labels.push((m.name.clone(), m.value.clone()));
-            } else {
-                labels.retain(|(k, _)| *k != m.name);
-                dropped.push(m.name.clone());
-            }
-        }
-    }
+    let vs = match unparen(a) {
+        Expr::VectorSelector(vs) => Some(vs),
+        _ => None,
+    };
     let points: Vec<(u32, f64)> = present
         .iter()
         .enumerate()
@@ -234,13 +329,14 @@ fn absent(ctx: &mut Ctx<'_>, c: &Call, d: usize) -> Result<Node, EvalError> {
         Vec::new()
     } else {
         vec![StepSeries {
-            labels: Arc::new(Labels::new(labels)),
+            labels: Arc::new(absent_labels(vs)?),
             points,
         }]
     }))
 }
 
-fn is_label_name(s: &str) -> bool {
+/// Prometheus 2.42's label name rule.
+pub(crate) fn is_label_name(s: &str) -> bool {
     let mut chars = s.chars();
     chars
         .next()
@@ -248,40 +344,19 @@ fn is_label_name(s: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-fn label_replace(ctx: &mut Ctx<'_>, c: &Call, d: usize) -> Result<Node, EvalError> {
-    let dst = string_arg(c, 1)?;
-    let repl = string_arg(c, 2)?;
-    let src = string_arg(c, 3)?;
-    let re_src = string_arg(c, 4)?;
-    let re = anchored(&re_src).map_err(|_| {
-        EvalError::Invalid(format!(
-            "invalid regular expression in label_replace(): {re_src}"
-        ))
-    })?;
-    if !is_label_name(&dst) {
-        return Err(EvalError::Invalid(format!(
-            "invalid destination label name in label_replace(): {dst}"
-        )));
-    }
-    let input = ctx.vector(arg(c, 0)?, d, "label_replace()'s vector")?;
+/// Relabels each input series once with `f`; the values pass unchanged.
+fn relabel(
+    input: &[StepSeries],
+    steps: usize,
+    f: impl Fn(&Labels) -> Labels,
+) -> Result<Node, EvalError> {
     let mut out = Out::default();
     let ids: Vec<u32> = input
         .iter()
-        .map(|s| {
-            let value = s.labels.value(&src);
-            let labels = match re.captures(value) {
-                Some(caps) => {
-                    let mut res = String::new();
-                    caps.expand(&repl, &mut res);
-                    Arc::new(s.labels.with(&dst, &res))
-                }
-                None => s.labels.clone(),
-            };
-            out.id(labels)
-        })
+        .map(|s| out.id(Arc::new(f(&s.labels))))
         .collect();
-    let by = ByStep::new(&input, ctx.steps);
-    for step in 0..ctx.steps {
+    let by = ByStep::new(input, steps);
+    for step in 0..steps {
         for &(si, v) in by.at(step) {
             if let Some(&id) = ids.get(si as usize) {
                 out.push(id, step, v)?;
@@ -291,237 +366,62 @@ fn label_replace(ctx: &mut Ctx<'_>, c: &Call, d: usize) -> Result<Node, EvalErro
     Ok(Node::Vector(out.finish()))
 }
 
-fn range_function(ctx: &mut Ctx<'_>, c: &Call, d: usize) -> Result<Node, EvalError> {
-    let name = c.func.name;
-    let (q, matrix_arg) = if name == "quantile_over_time" {
-        (Some(ctx.scalar(arg(c, 0)?, d, "the quantile")?), arg(c, 1)?)
-    } else {
-        (None, arg(c, 0)?)
-    };
-    let ms = match unparen(matrix_arg) {
-        Expr::MatrixSelector(ms) => ms,
-        Expr::Subquery(_) => return Err(unsupported("a subquery")),
-        _ => {
-            return Err(EvalError::Invalid(format!(
-                "{name}() expects a range vector such as x[5m]"
-            )))
-        }
-    };
-    let range = ms.range.as_millis() as i64;
-    let range_secs = (range / 1000) as f64 + (range % 1000) as f64 / 1000.0;
-    let off = offset_ms(&ms.vs);
-    let series = selector::range_samples(ctx, &ms.vs, range)?;
-    let mut out = Vec::with_capacity(series.len());
-    let mut produced = 0;
-    for s in series {
-        let samples = &s.samples;
-        let mut points = Vec::new();
-        let (mut lo, mut hi) = (0, 0);
-        for step in 0..ctx.steps {
-            let maxt = ctx.ts(step) - off;
-            let mint = maxt - range;
-            while hi < samples.len() && samples[hi].0 <= maxt {
-                hi += 1;
-            }
-            while lo < hi && samples[lo].0 < mint {
-                lo += 1;
-            }
-            let Some(w) = samples.get(lo..hi).filter(|w| !w.is_empty()) else {
-                continue;
-            };
-            let qv = q
-                .as_ref()
-                .and_then(|q| q.get(step).copied())
-                .unwrap_or(f64::NAN);
-            if let Some(v) = apply(name, w, mint, maxt, range_secs, qv) {
-                points.push((step as u32, v));
-            }
-        }
-        if points.is_empty() {
-            continue;
-        }
-        produced += points.len();
-        let labels = if name == "last_over_time" {
-            s.labels
-        } else {
-            drop_name(&s.labels)
-        };
-        out.push(StepSeries { labels, points });
+fn label_replace(ctx: &mut Ctx<'_>, c: &Call, d: usize) -> Result<Node, EvalError> {
+    let dst = string_arg(c, 1)?;
+    let repl = string_arg(c, 2)?;
+    let src = string_arg(c, 3)?;
+    let re_src = string_arg(c, 4)?;
+    let input = ctx.vector(arg(c, 0)?, d, "label_replace()'s vector")?;
+    if ctx.steps == 0 {
+        return Ok(Node::Vector(Vec::new()));
     }
-    ctx.charge(produced)?;
-    check_unique(&out)?;
-    Ok(Node::Vector(out))
-}
-
-/// One range function over the samples of one window (never empty).
-fn apply(
-    name: &str,
-    w: &[(i64, f64)],
-    start: i64,
-    end: i64,
-    range_secs: f64,
-    q: f64,
-) -> Option<f64> {
-    let values = || w.iter().map(|s| s.1);
-    Some(match name {
-        "rate" => extrapolated_rate(w, start, end, range_secs, true, true)?,
-        "increase" => extrapolated_rate(w, start, end, range_secs, true, false)?,
-        "delta" => extrapolated_rate(w, start, end, range_secs, false, false)?,
-        "irate" => instant_value(w, true)?,
-        "idelta" => instant_value(w, false)?,
-        "avg_over_time" => avg(values()),
-        "sum_over_time" => {
-            let (mut sum, mut c) = (0.0, 0.0);
-            for v in values() {
-                (sum, c) = kahan_inc(v, sum, c);
+    let re = anchored(&re_src).map_err(|_| {
+        execution(format!(
+            "invalid regular expression in label_replace(): {re_src}"
+        ))
+    })?;
+    if !is_label_name(&dst) {
+        return Err(execution(format!(
+            "invalid destination label name in label_replace(): {dst}"
+        )));
+    }
+    relabel(&input, ctx.steps, |l| {
+        let value = l.value(&src);
+        match re.captures(value) {
+            Some(caps) => {
+                let mut res = String::new();
+                caps.expand(&repl, &mut res);
+                l.with(&dst, &res)
             }
-            if sum.is_infinite() {
-                sum
-            } else {
-                sum + c
-            }
+            None => l.clone(),
         }
-        "count_over_time" => w.len() as f64,
-        "last_over_time" => w.last()?.1,
-        "present_over_time" => 1.0,
-        "max_over_time" => {
-            values().fold(w.first()?.1, |m, v| if v > m || m.is_nan() { v } else { m })
-        }
-        "min_over_time" => {
-            values().fold(w.first()?.1, |m, v| if v < m || m.is_nan() { v } else { m })
-        }
-        "stddev_over_time" => variance(values()).sqrt(),
-        "stdvar_over_time" => variance(values()),
-        "changes" => w
-            .windows(2)
-            .filter(|p| p[1].1 != p[0].1 && !(p[1].1.is_nan() && p[0].1.is_nan()))
-            .count() as f64,
-        "resets" => w.windows(2).filter(|p| p[1].1 < p[0].1).count() as f64,
-        "quantile_over_time" => {
-            let mut v: Vec<f64> = values().collect();
-            super::aggregate::quantile(q, &mut v)
-        }
-        _ => return None,
     })
 }
 
-/// Neumaier's compensated summation step, as Prometheus uses it.
-pub(crate) fn kahan_inc(inc: f64, sum: f64, c: f64) -> (f64, f64) {
-    let t = sum + inc;
-    let c = if sum.abs() >= inc.abs() {
-        c + ((sum - t) + inc)
-    } else {
-        c + ((inc - t) + sum)
-    };
-    (t, c)
-}
-
-fn avg(values: impl Iterator<Item = f64>) -> f64 {
-    let (mut mean, mut count, mut c) = (0.0f64, 0.0f64, 0.0f64);
-    for v in values {
-        count += 1.0;
-        if mean.is_infinite() {
-            if v.is_infinite() && (mean > 0.0) == (v > 0.0) {
-                continue;
-            }
-            if !v.is_infinite() && !v.is_nan() {
-                continue;
-            }
-        }
-        (mean, c) = kahan_inc(v / count - mean / count, mean, c);
+fn label_join(ctx: &mut Ctx<'_>, c: &Call, d: usize) -> Result<Node, EvalError> {
+    let dst = string_arg(c, 1)?;
+    let sep = string_arg(c, 2)?;
+    let srcs = (3..c.args.args.len())
+        .map(|i| string_arg(c, i))
+        .collect::<Result<Vec<_>, _>>()?;
+    let input = ctx.vector(arg(c, 0)?, d, "label_join()'s vector")?;
+    if ctx.steps == 0 {
+        return Ok(Node::Vector(Vec::new()));
     }
-    if mean.is_infinite() {
-        mean
-    } else {
-        mean + c
+    if let Some(bad) = srcs.iter().find(|s| !is_label_name(s)) {
+        return Err(execution(format!(
+            "invalid source label name in label_join(): {bad}"
+        )));
     }
-}
-
-fn variance(values: impl Iterator<Item = f64>) -> f64 {
-    let (mut count, mut mean, mut c_mean, mut aux, mut c_aux) = (0.0, 0.0, 0.0, 0.0, 0.0);
-    for v in values {
-        count += 1.0;
-        let delta = v - (mean + c_mean);
-        (mean, c_mean) = kahan_inc(delta / count, mean, c_mean);
-        (aux, c_aux) = kahan_inc(delta * (v - (mean + c_mean)), aux, c_aux);
+    if !is_label_name(&dst) {
+        return Err(execution(format!(
+            "invalid destination label name in label_join(): {dst}"
+        )));
     }
-    (aux + c_aux) / count
-}
-
-/// `rate`, `increase`, `delta`: the change over the window, corrected for
-/// counter resets and extrapolated towards the window's edges.
-fn extrapolated_rate(
-    w: &[(i64, f64)],
-    range_start: i64,
-    range_end: i64,
-    range_secs: f64,
-    is_counter: bool,
-    is_rate: bool,
-) -> Option<f64> {
-    if w.len() < 2 {
-        return None;
-    }
-    let (first, last) = (w.first()?, w.last()?);
-    let mut result = last.1 - first.1;
-    if is_counter {
-        let mut prev = first.1;
-        for s in &w[1..] {
-            if s.1 < prev {
-                result += prev;
-            }
-            prev = s.1;
-        }
-    }
-    let mut to_start = (first.0 - range_start) as f64 / 1000.0;
-    let to_end = (range_end - last.0) as f64 / 1000.0;
-    let sampled = (last.0 - first.0) as f64 / 1000.0;
-    let avg_gap = sampled / (w.len() - 1) as f64;
-    if is_counter && result > 0.0 && first.1 >= 0.0 {
-        // A counter cannot go below zero: extrapolate at most to where it would.
-        let to_zero = sampled * (first.1 / result);
-        if to_zero < to_start {
-            to_start = to_zero;
-        }
-    }
-    let threshold = avg_gap * 1.1;
-    let mut interval = sampled;
-    interval += if to_start < threshold {
-        to_start
-    } else {
-        avg_gap / 2.0
-    };
-    interval += if to_end < threshold {
-        to_end
-    } else {
-        avg_gap / 2.0
-    };
-    let mut factor = interval / sampled;
-    if is_rate {
-        factor /= range_secs;
-    }
-    Some(result * factor)
-}
-
-/// `irate`, `idelta`: from the last two samples only.
-fn instant_value(w: &[(i64, f64)], is_rate: bool) -> Option<f64> {
-    let n = w.len();
-    if n < 2 {
-        return None;
-    }
-    let (prev, last) = (w[n - 2], w[n - 1]);
-    let mut result = if is_rate && last.1 < prev.1 {
-        last.1
-    } else {
-        last.1 - prev.1
-    };
-    let gap = last.0 - prev.0;
-    if gap == 0 {
-        return None;
-    }
-    if is_rate {
-        result /= gap as f64 / 1000.0;
-    }
-    Some(result)
+    relabel(&input, ctx.steps, |l| {
+        let joined: Vec<&str> = srcs.iter().map(|s| l.value(s)).collect();
+        l.with(&dst, &joined.join(&sep))
+    })
 }
 
 #[cfg(test)]
@@ -529,27 +429,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn rate_extrapolates_like_prometheus() {
-        // 0..=60 s at 15 s, +15 per sample, window [-1 s, 61 s] of 62 s.
-        let w: Vec<(i64, f64)> = (0..5)
-            .map(|i| (i * 15_000, 15.0 * i as f64 + 100.0))
-            .collect();
-        let r = extrapolated_rate(&w, -1000, 61_000, 62.0, true, false).expect("two samples");
-        assert!((r - 60.0 * 62.0 / 60.0).abs() < 1e-9, "{r}");
-        // A reset adds the value before it.
-        let reset = [(0, 10.0), (15_000, 20.0), (30_000, 5.0)];
-        let inc = extrapolated_rate(&reset, 0, 30_000, 30.0, true, false).expect("samples");
-        // 10 → 20 (+10), reset, 0 → 5 (+5).
-        assert!((inc - 15.0).abs() < 1e-9, "{inc}");
-        assert_eq!(instant_value(&reset, true), Some(5.0 / 15.0));
-        assert_eq!(instant_value(&reset[..1], true), None);
-    }
-
-    #[test]
     fn go_min_max_propagate_nan() {
         assert!(go_max(1.0, f64::NAN).is_nan());
         assert_eq!(go_max(f64::NAN, f64::INFINITY), f64::INFINITY);
         assert_eq!(go_min(f64::NAN, f64::NEG_INFINITY), f64::NEG_INFINITY);
         assert_eq!(go_min(2.0, 1.0), 1.0);
+    }
+
+    #[test]
+    fn absent_keeps_the_first_equality_of_each_label() {
+        let vs = |q: &str| match promql_parser::parser::parse(q) {
+            Ok(Expr::VectorSelector(vs)) => vs,
+            other => panic!("{other:?}"),
+        };
+        let labels = |q: &str| absent_labels(Some(&vs(q))).expect("valid").into_vec();
+        assert_eq!(labels(r#"x{a="1",b="2"}"#).len(), 2);
+        assert!(labels(r#"x{a="1",a="2"}"#).is_empty());
+        assert!(labels(r#"x{a="1",a=~"2"}"#).is_empty());
+        // A regex first does not count as a first equality.
+        assert_eq!(
+            labels(r#"x{a=~"2",a="1"}"#),
+            vec![("a".to_string(), "1".to_string())]
+        );
+        assert!(labels(r#"x{a="1",a=~"2",a="3"}"#).is_empty());
     }
 }

@@ -1,27 +1,40 @@
-//! PromQL over the embedded [`crate::store`], with Prometheus 2.x's
+//! PromQL over the embedded [`crate::store`], with Prometheus 2.42's
 //! semantics, so the plugin's direct mode answers the dashboards' and alert
 //! rules' queries without a Prometheus server.
 //!
-//! Supported: instant and range selectors (all matcher types, `offset`,
-//! 5-minute lookback, staleness), `rate` `irate` `increase` `delta`
-//! `idelta` `changes` `resets`, `*_over_time` (avg min max sum count last
-//! present stddev stdvar quantile), `histogram_quantile`, `clamp*`, `abs`
-//! `ceil` `floor` `round` `exp` `sqrt` `ln` `log2` `log10` `sgn`, `vector`
-//! `scalar` `time` `absent` `label_replace` `sort*`; aggregations sum avg
-//! min max count group stddev stdvar topk bottomk quantile with
-//! `by`/`without`; arithmetic, comparison (`bool`) and set operators with
-//! `on`/`ignoring` and `group_left`/`group_right`. Anything else (subqueries,
-//! `@`, other functions) is an [`EvalError::Unsupported`] naming it.
+//! Everything Prometheus 2.42's PromQL accepts on float samples: instant
+//! and range selectors (all matcher types, `offset`, `@` with `start()` and
+//! `end()`, 5-minute lookback, staleness), subqueries (steps aligned to
+//! multiples of their step, by default [`EvalOptions::subquery_step_ms`]),
+//! every function and aggregation, arithmetic, comparison (`bool`) and set
+//! operators with `on`/`ignoring` and `group_left`/`group_right`. Where
+//! Prometheus 2.42's answer depends on how its engine rewrites `@` into
+//! offsets, or on an aggregation parameter it leaves unprocessed, direct
+//! mode gives the same answer. Instant answers come in Prometheus's order
+//! (`sort`, `sort_desc`, `topk`, `bottomk`, aggregation groups), range
+//! answers sorted by labels. What the parser accepts but 2.42 does not
+//! (`sort_by_label`, `or` in label selectors) is an error naming it.
+//!
+//! Logarithms are computed as Go computes them, to the last bit. Other
+//! transcendental functions (`exp`, `sin`, `^`, ...) use the platform's
+//! math library; Go's, which Prometheus uses, is not correctly rounded and
+//! can differ in the last bit, which shows where `count_values` turns such
+//! a value into a label or a later step magnifies it (`sin` of a huge
+//! power).
 //!
 //! Queries are evaluated for all steps at once, node by node, and bounded:
 //! see [`EvalOptions`].
 
 mod aggregate;
 mod binary;
+mod calendar;
 mod engine;
 mod error;
 mod functions;
+mod gomath;
 mod histogram;
+mod order;
+mod range_fns;
 mod selector;
 mod steps;
 mod value;
@@ -30,7 +43,7 @@ pub use error::EvalError;
 pub use value::{Labels, Matrix, Sample, Series, Value};
 
 use crate::store::{Store, METRIC_NAME};
-use engine::Ctx;
+use engine::{Ctx, Shared};
 use promql_parser::parser::Expr;
 use std::sync::Arc;
 use value::{Lbl, Node};
@@ -47,6 +60,11 @@ pub struct EvalOptions {
     pub max_query_bytes: usize,
     /// Nesting of the expression.
     pub max_depth: usize,
+    /// A subquery's step when it names none: Prometheus's global
+    /// `evaluation_interval`, 1 minute unless configured.
+    pub subquery_step_ms: i64,
+    /// Steps one evaluation of a subquery may have.
+    pub max_subquery_steps: usize,
 }
 
 impl Default for EvalOptions {
@@ -57,6 +75,8 @@ impl Default for EvalOptions {
             max_steps: 11_000,
             max_query_bytes: 64 * 1024,
             max_depth: 200,
+            subquery_step_ms: 60_000,
+            max_subquery_steps: 1_000_000,
         }
     }
 }
@@ -85,6 +105,8 @@ pub fn range(
     )
 }
 
+/// [`instant`] with explicit limits. A vector comes in the order
+/// Prometheus answers it in.
 pub fn instant_with(
     store: &Store,
     expr: &str,
@@ -92,35 +114,42 @@ pub fn instant_with(
     opts: &EvalOptions,
 ) -> Result<Value, EvalError> {
     let ast = parse(expr, opts)?;
-    let mut ctx = Ctx::new(store, opts, time_ms, 0, 1);
-    if let Expr::MatrixSelector(ms) = functions::unparen(&ast) {
-        let range = ms.range.as_millis() as i64;
-        let off = selector::offset_ms(&ms.vs);
-        let series = selector::range_samples(&mut ctx, &ms.vs, range)?;
-        let (lo, hi) = (time_ms - off - range, time_ms - off);
-        return Ok(Value::Matrix(
-            series
-                .into_iter()
-                .map(|s| Series {
+    let shared = Shared::new(store, opts, time_ms, time_ms);
+    let mut ctx = Ctx::new(&shared, time_ms, time_ms, 0, 1);
+    match functions::unparen(&ast) {
+        Expr::MatrixSelector(ms) => {
+            let range = engine::millis(&ms.range);
+            let (series, off) = selector::range_samples(&ctx, &ms.vs, range)?;
+            let hi = time_ms.saturating_sub(off);
+            let lo = hi.saturating_sub(range);
+            return Ok(matrix(series.into_iter().map(|s| {
+                Series {
                     labels: Arc::unwrap_or_clone(s.labels),
                     points: s
                         .samples
                         .into_iter()
                         .filter(|(t, _)| (lo..=hi).contains(t))
                         .collect(),
-                })
-                .filter(|s| !s.points.is_empty())
-                .collect(),
-        ));
+                }
+            })));
+        }
+        Expr::Subquery(sq) => {
+            let (series, _) = ctx.subquery(sq, 0)?;
+            return Ok(matrix(series.into_iter().map(|s| Series {
+                labels: Arc::unwrap_or_clone(s.labels),
+                points: s.samples,
+            })));
+        }
+        _ => {}
     }
-    Ok(match ctx.eval(&ast, 0)? {
+    Ok(match ctx.eval_arg(&ast, 0)? {
         Node::Scalar(v) => Value::Scalar {
             t: time_ms,
             v: v.first().copied().unwrap_or(f64::NAN),
         },
         Node::String(s) => Value::String(s),
-        Node::Vector(series) => {
-            let mut v: Vec<Sample> = series
+        Node::Vector(series) => Value::Vector(
+            series
                 .into_iter()
                 .filter_map(|s| {
                     let (_, v) = s.points.first().copied()?;
@@ -130,39 +159,16 @@ pub fn instant_with(
                         v,
                     })
                 })
-                .collect();
-            v.sort_by(|a, b| a.labels.cmp(&b.labels));
-            if let Some(descending) = outer_sort(&ast) {
-                sort_by_value(&mut v, descending);
-            }
-            Value::Vector(v)
-        }
+                .collect(),
+        ),
     })
 }
 
-/// `Some(descending)` when the outermost call is `sort` or `sort_desc`,
-/// whose order an instant query's answer keeps.
-fn outer_sort(ast: &Expr) -> Option<bool> {
-    match functions::unparen(ast) {
-        Expr::Call(call) => match call.func.name {
-            "sort" => Some(false),
-            "sort_desc" => Some(true),
-            _ => None,
-        },
-        _ => None,
-    }
-}
-
-/// By value, NaN last either way, as Prometheus 2.42 answers; a stable sort,
-/// so equal values stay in label order.
-fn sort_by_value(v: &mut [Sample], descending: bool) {
-    v.sort_by(|a, b| match (a.v.is_nan(), b.v.is_nan()) {
-        (true, true) => std::cmp::Ordering::Equal,
-        (true, false) => std::cmp::Ordering::Greater,
-        (false, true) => std::cmp::Ordering::Less,
-        (false, false) if descending => b.v.total_cmp(&a.v),
-        (false, false) => a.v.total_cmp(&b.v),
-    });
+/// A range vector's series with samples, sorted by labels.
+fn matrix(series: impl Iterator<Item = Series>) -> Value {
+    let mut m: Matrix = series.filter(|s| !s.points.is_empty()).collect();
+    m.sort_by(|a, b| a.labels.cmp(&b.labels));
+    Value::Matrix(m)
 }
 
 pub fn range_with(
@@ -187,8 +193,9 @@ pub fn range_with(
         });
     }
     let ast = parse(expr, opts)?;
-    let mut ctx = Ctx::new(store, opts, start_ms, step_ms, steps as usize);
-    match ctx.eval(&ast, 0)? {
+    let shared = Shared::new(store, opts, start_ms, end_ms);
+    let mut ctx = Ctx::new(&shared, start_ms, end_ms, step_ms, steps as usize);
+    match ctx.eval_arg(&ast, 0)? {
         Node::Scalar(v) => Ok(vec![Series {
             labels: Labels::empty(),
             points: v
@@ -246,7 +253,27 @@ fn parse(expr: &str, opts: &EvalOptions) -> Result<Expr, EvalError> {
     }
     let parsed = std::panic::catch_unwind(|| promql_parser::parser::parse(expr))
         .map_err(|_| EvalError::Parse("the parser failed on this input".into()))?;
-    parsed.map_err(EvalError::Parse)
+    let ast = parsed.map_err(EvalError::Parse)?;
+    // Bounds every later recursion, and refuses what Prometheus 2.42's
+    // parser refuses but this one accepts.
+    let or_matchers =
+        || EvalError::Parse("`or` inside a label selector (not in Prometheus 2.42)".into());
+    engine::walk(&ast, opts.max_depth, &mut |e| match e {
+        Expr::Call(c) if functions::newer_than_2_42(c.func.name) => Err(EvalError::Parse(format!(
+            "unknown function with name {:?} (not in Prometheus 2.42)",
+            c.func.name
+        ))),
+        Expr::VectorSelector(vs) if !vs.matchers.or_matchers.is_empty() => Err(or_matchers()),
+        Expr::MatrixSelector(ms) if !ms.vs.matchers.or_matchers.is_empty() => Err(or_matchers()),
+        _ => Ok(()),
+    })
+    .map_err(|e| match e {
+        EvalError::TooDeep { .. } => EvalError::TooDeep {
+            limit: opts.max_depth,
+        },
+        other => other,
+    })?;
+    Ok(ast)
 }
 
 /// The labels without `__name__`.
