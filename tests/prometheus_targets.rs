@@ -91,7 +91,11 @@ async fn prometheus_scrapes_https_targets_with_their_path_and_parameters() {
     let targets_glob = tmp.path().join("prometheus/targets/*.json");
     let mut config = replace(&stack, "scrape_interval: 10s", "scrape_interval: 1s");
     config = replace(&config, "scrape_timeout: 5s", "scrape_timeout: 1s");
-    config = replace(&config, "rule_files:\n  - rules.yml\n", "");
+    config = replace(
+        &config,
+        "rule_files:\n  - rules.yml\n  - recording.yml\n",
+        "",
+    );
     config = replace(
         &config,
         "- targets/*.json",
