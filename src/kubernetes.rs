@@ -225,12 +225,10 @@ fn dashboards(cfg: &AlertConfig) -> Vec<(String, String)> {
     )
     .into_iter()
     .map(|(name, d)| {
-        let pretty = dashboard::render(&d);
-        let compact = serde_json::from_str::<Value>(&pretty)
-            .and_then(|v| serde_json::to_string(&v))
-            .map(|c| c + "\n")
-            .unwrap_or(pretty);
-        (format!("base/dashboards/{name}"), compact)
+        (
+            format!("base/dashboards/{name}"),
+            dashboard::render_compact(&d),
+        )
     })
     .collect()
 }

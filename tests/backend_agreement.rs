@@ -14,8 +14,8 @@
 mod support;
 
 use serde_json::json;
-use std::collections::BTreeMap;
 use std::time::Duration;
+use support::answers::{from_api, from_frames, Answers};
 use support::grafana::{data_query, Datasource, Plugin};
 use support::server::{Data, Prometheus, NO_SCRAPES};
 use support::victoria::Victoria;
@@ -25,39 +25,6 @@ use vllm_grafana::dashboard::{self, DatasourceFlavor};
 use vllm_grafana::promql::inspect::interpolate;
 
 const EVERY: Duration = Duration::from_secs(15);
-
-type Answers = BTreeMap<String, f64>;
-
-fn answers(data: &serde_json::Value) -> Answers {
-    let one = |s: &serde_json::Value| {
-        let labels: BTreeMap<String, String> =
-            serde_json::from_value(s["metric"].clone()).unwrap_or_default();
-        let key = labels
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join(",");
-        let v = s["value"][1]
-            .as_str()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(f64::NAN);
-        (key, v)
-    };
-    match data["resultType"].as_str() {
-        Some("scalar") => [(
-            String::new(),
-            one(&serde_json::json!({"value": data["result"]})).1,
-        )]
-        .into_iter()
-        .collect(),
-        _ => data["result"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(one)
-            .collect(),
-    }
-}
 
 fn windowed(expr: &str) -> bool {
     ["rate(", "increase(", "_over_time(", "irate(", "delta("]
@@ -113,22 +80,8 @@ async fn through_plugin(
                 Ok(resp) => support::frames::frames_of(resp, &ref_id)
                     .map_err(|e| format!("{e}: {}", support::frames::error_of(resp, &ref_id)))
                     .map(|frames| {
-                        frames
-                            .iter()
-                            .flat_map(|f| f.fields.iter())
-                            .filter(|f| !f.numbers().is_empty())
-                            .map(|f| {
-                                let labels = f.labels.clone().unwrap_or_default();
-                                let key = labels
-                                    .iter()
-                                    .map(|(k, v)| format!("{k}={v}"))
-                                    .collect::<Vec<_>>()
-                                    .join(",");
-                                (
-                                    key,
-                                    f.numbers().last().copied().flatten().unwrap_or(f64::NAN),
-                                )
-                            })
+                        from_frames(&frames)
+                            .into_iter()
                             .filter(|(_, v)| !v.is_nan())
                             .collect()
                     }),
@@ -213,7 +166,7 @@ fn compare_backends() {
         let p = prom.query_at(expr, Some(&at_text));
         let v = vm.query_at(expr, at);
         let (p, v) = match (p, v) {
-            (Ok(p), Ok(v)) => (answers(&p), answers(&v)),
+            (Ok(p), Ok(v)) => (from_api(&p), from_api(&v)),
             (p, v) => {
                 failures.push(format!(
                     "{what}: Prometheus {:?}, VictoriaMetrics {:?}: {expr}",
@@ -264,7 +217,7 @@ fn compare_backends() {
     for ((what, expr), got) in queries.iter().zip(plugin_answers) {
         let direct: Answers = vm
             .query_at(expr, on_scrape as f64 / 1000.0)
-            .map(|d| answers(&d))
+            .map(|d| from_api(&d))
             .unwrap_or_default()
             .into_iter()
             .filter(|(_, v)| !v.is_nan())

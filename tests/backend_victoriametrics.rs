@@ -8,41 +8,13 @@ mod support;
 
 use grafana_plugin_sdk::pluginv2::check_health_response::HealthStatus;
 use serde_json::json;
-use std::collections::BTreeMap;
 use std::time::Duration;
+use support::answers::{from_api, from_frames};
 use support::grafana::{data_query, Datasource, Plugin};
 use support::victoria::Victoria;
 use support::vllm::Simulator;
 use support::{eventually, frames};
 use vllm_grafana::catalog::names;
-
-/// Labels (as a sorted string) to value.
-type Answers = BTreeMap<String, f64>;
-
-fn key(labels: &BTreeMap<String, String>) -> String {
-    labels
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-fn from_api(data: &serde_json::Value) -> Answers {
-    data["result"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|s| {
-            let labels: BTreeMap<String, String> =
-                serde_json::from_value(s["metric"].clone()).unwrap_or_default();
-            let v = s["value"][1]
-                .as_str()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(f64::NAN);
-            (key(&labels), v)
-        })
-        .collect()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn victoriametrics_is_recognised_and_answers_through_the_plugin() {
@@ -142,18 +114,7 @@ async fn victoriametrics_is_recognised_and_answers_through_the_plugin() {
         let resp = plugin.query(&ds, vec![query]).await.expect("QueryData");
         let frames = frames::frames_of(&resp, "A")
             .unwrap_or_else(|e| panic!("{expr}: {e}: {}", frames::error_of(&resp, "A")));
-        let through_plugin: Answers = frames
-            .iter()
-            .flat_map(|f| f.fields.iter())
-            .filter(|f| !f.numbers().is_empty())
-            .map(|f| {
-                let labels = f.labels.clone().unwrap_or_default();
-                (
-                    key(&labels),
-                    f.numbers().last().copied().flatten().unwrap_or(f64::NAN),
-                )
-            })
-            .collect();
+        let through_plugin = from_frames(&frames);
         let api = {
             let vm = std::sync::Arc::clone(&vm);
             let expr = expr.clone();

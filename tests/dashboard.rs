@@ -958,15 +958,6 @@ fn version_check_catches_a_panel_on_a_removed_name_only() {
 
 // --- the SLO variables select real buckets ---------------------------------
 
-/// A bucket bound as prometheus_client prints it in `le` ("1.0", "0.25").
-fn le_label(bound: f64) -> String {
-    if bound.fract() == 0.0 {
-        format!("{bound:.1}")
-    } else {
-        format!("{bound}")
-    }
-}
-
 #[test]
 fn slo_choices_are_bucket_bounds_of_every_release() {
     let histograms = [
@@ -995,7 +986,7 @@ fn slo_choices_are_bucket_bounds_of_every_release() {
             let bounds: Vec<String> = buckets
                 .bounds(version, 32768)
                 .into_iter()
-                .map(le_label)
+                .map(vllm_grafana::simulator::go_float)
                 .collect();
             for (_, value) in choices {
                 assert!(

@@ -228,11 +228,7 @@ fn check_bucket(sli: Sli, metric: &'static str, threshold: f64) -> Result<(), Sl
 
 /// A bound as vLLM's exporter prints it in `le` (`1.0`, `2.5`, `0.1`).
 pub fn le_text(bound: f64) -> String {
-    if bound.fract() == 0.0 {
-        format!("{bound:.1}")
-    } else {
-        format!("{bound}")
-    }
+    crate::simulator::go_float(bound)
 }
 
 /// A Prometheus duration for `secs` (`1h`, `5m`, `30d`, `90s`).

@@ -49,6 +49,14 @@ pub fn render(d: &Dashboard) -> String {
     out
 }
 
+/// The same JSON without indentation (for size-limited carriers such as
+/// Kubernetes objects).
+pub fn render_compact(d: &Dashboard) -> String {
+    let mut out = serde_json::to_string(d).expect("dashboard model serialises to JSON");
+    out.push('\n');
+    out
+}
+
 /// The file names of every dashboard of every flavour.
 pub fn file_names() -> Vec<String> {
     DatasourceFlavor::ALL

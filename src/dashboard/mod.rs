@@ -21,7 +21,7 @@ mod scope;
 mod spec_lora;
 mod variables;
 
-pub use files::{check_all, file_names, render, write_all, DashboardError};
+pub use files::{check_all, file_names, render, render_compact, write_all, DashboardError};
 pub use layout::GRID_WIDTH;
 pub use model::Dashboard;
 pub use variables::{

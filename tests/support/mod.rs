@@ -5,6 +5,7 @@
 //! `#[path = "../tests/support/mod.rs"] mod support;` (benches).
 #![allow(dead_code)]
 
+pub mod answers;
 pub mod frames;
 pub mod grafana;
 pub mod hostile;
