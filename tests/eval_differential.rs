@@ -382,6 +382,17 @@ fn edge_cases() -> Vec<String> {
         format!("{succ}{{finished_reason=~\"stop|length\"}}"),
         format!("count by (__name__) ({{__name__=~\"vllm:.*_seconds_count\"}})"),
         format!("max_over_time({up}[10m])"),
+        // String literals as Prometheus reads them: Go escapes decoded in
+        // double and single quotes, backticks raw.
+        format!("{run}{{model_name=~\"Qwen/Qwen2\\\\.5.*\"}}"),
+        format!("{run}{{model_name=~`Qwen/Qwen2\\.5.*`}}"),
+        format!("{run}{{model_name=~'Qwen/Qwen2\\\\.5-\\\\d+B.*'}}"),
+        format!("{run}{{instance=\"gpu\\x2da:8000\"}}"),
+        format!("{run}{{instance=\"gpu\\u002da:8000\"}}"),
+        format!("{run}{{instance!~`gpu-a:\\d+`}}"),
+        format!("label_replace({run}, \"org\", \"$1\", \"model_name\", \"([^/]*)\\\\/.*\")"),
+        format!("label_replace({run}, \"quote\", \"say \\\"hi\\\"\\tthere\", \"\", \"\")"),
+        format!("label_replace({run}, \"raw\", `C:\\path`, \"\", \"\")"),
     ]
 }
 

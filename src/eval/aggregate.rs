@@ -6,6 +6,7 @@ use super::error::{execution, unsupported, EvalError};
 use super::functions::{is_label_name, unparen};
 use super::order;
 use super::steps::{ByStep, Out};
+use super::strings::unquote;
 use super::value::{Lbl, Node, StepSeries};
 use crate::store::{Labels, METRIC_NAME};
 use promql_parser::parser::token::{
@@ -109,7 +110,7 @@ fn aggregated(
 /// of that name and, with `by`, joins the grouping labels.
 fn count_values(ctx: &mut Ctx<'_>, a: &AggregateExpr, d: usize) -> Result<Node, EvalError> {
     let label = match a.param.as_deref().map(unparen) {
-        Some(Expr::StringLiteral(s)) => s.val.clone(),
+        Some(Expr::StringLiteral(s)) => unquote(&s.val).into_owned(),
         _ => {
             return Err(EvalError::Invalid(
                 "count_values needs a label name as its parameter".into(),

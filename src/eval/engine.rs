@@ -7,6 +7,7 @@
 //! where its answers depend on how it rewrites offsets (see [`Ctx`]).
 
 use super::error::{unsupported, EvalError};
+use super::strings::unquote;
 use super::value::{Node, StepSeries};
 use super::{aggregate, binary, functions, selector, EvalOptions};
 use crate::store::{SeriesView, Store};
@@ -208,7 +209,7 @@ impl<'a> Ctx<'a> {
                 self.charge(self.steps)?;
                 Ok(Node::Scalar(vec![n.val; self.steps]))
             }
-            Expr::StringLiteral(s) => Ok(Node::String(s.val.clone())),
+            Expr::StringLiteral(s) => Ok(Node::String(unquote(&s.val).into_owned())),
             Expr::Paren(p) => self.eval(&p.expr, d),
             Expr::VectorSelector(vs) => Ok(Node::Vector(selector::instant(self, vs)?)),
             Expr::MatrixSelector(_) | Expr::Subquery(_) => Err(EvalError::Invalid(

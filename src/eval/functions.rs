@@ -6,6 +6,7 @@ use super::calendar::{self, Date};
 use super::engine::Ctx;
 use super::error::{execution, unsupported, EvalError};
 use super::steps::{ByStep, Out};
+use super::strings::unquote;
 use super::value::{Lbl, Node, StepSeries};
 use super::{drop_name, gomath, histogram, order, range_fns, selector};
 use crate::store::{anchored, Labels, MatchOp, METRIC_NAME};
@@ -27,7 +28,7 @@ pub(crate) fn arg(c: &Call, i: usize) -> Result<&Expr, EvalError> {
 
 fn string_arg(c: &Call, i: usize) -> Result<String, EvalError> {
     match unparen(arg(c, i)?) {
-        Expr::StringLiteral(s) => Ok(s.val.clone()),
+        Expr::StringLiteral(s) => Ok(unquote(&s.val).into_owned()),
         _ => Err(EvalError::Invalid(format!(
             "argument {} of {}() must be a string",
             i + 1,

@@ -37,6 +37,7 @@ mod order;
 mod range_fns;
 mod selector;
 mod steps;
+pub mod strings;
 mod value;
 
 pub use error::EvalError;
@@ -251,7 +252,7 @@ fn parse(expr: &str, opts: &EvalOptions) -> Result<Expr, EvalError> {
             limit: opts.max_depth / 2,
         });
     }
-    let parsed = std::panic::catch_unwind(|| promql_parser::parser::parse(expr))
+    let parsed = std::panic::catch_unwind(|| promql_parser::parser::parse(&strings::requote(expr)))
         .map_err(|_| EvalError::Parse("the parser failed on this input".into()))?;
     let ast = parsed.map_err(EvalError::Parse)?;
     // Bounds every later recursion, and refuses what Prometheus 2.42's

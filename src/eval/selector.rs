@@ -4,6 +4,7 @@
 
 use super::engine::{offset_ms, Ctx};
 use super::error::{unsupported, EvalError};
+use super::strings::unquote;
 use super::value::StepSeries;
 use crate::store::{is_stale, Matcher, SeriesView, METRIC_NAME};
 use promql_parser::label::MatchOp;
@@ -19,12 +20,13 @@ pub(crate) fn matchers(vs: &VectorSelector) -> Result<Vec<Matcher>, EvalError> {
         out.push(Matcher::equal(METRIC_NAME, name));
     }
     for m in &vs.matchers.matchers {
+        let value = unquote(&m.value);
         let bad = |e: regex::Error| EvalError::Parse(format!("bad regex {:?}: {e}", m.value));
         out.push(match &m.op {
-            MatchOp::Equal => Matcher::equal(&m.name, &m.value),
-            MatchOp::NotEqual => Matcher::not_equal(&m.name, &m.value),
-            MatchOp::Re(_) => Matcher::regex(&m.name, &m.value).map_err(bad)?,
-            MatchOp::NotRe(_) => Matcher::not_regex(&m.name, &m.value).map_err(bad)?,
+            MatchOp::Equal => Matcher::equal(&m.name, &value),
+            MatchOp::NotEqual => Matcher::not_equal(&m.name, &value),
+            MatchOp::Re(_) => Matcher::regex(&m.name, &value).map_err(bad)?,
+            MatchOp::NotRe(_) => Matcher::not_regex(&m.name, &value).map_err(bad)?,
         });
     }
     Ok(out)

@@ -171,7 +171,8 @@ impl LiveQuery {
         if expr.trim().is_empty() || legend.contains('\0') {
             return Err(LiveError::NotAQuery);
         }
-        promql_parser::parser::parse(expr).map_err(LiveError::BadExpr)?;
+        promql_parser::parser::parse(&crate::eval::strings::requote(expr))
+            .map_err(LiveError::BadExpr)?;
         Ok(LiveQuery {
             expr: expr.to_string(),
             legend: legend.to_string(),
