@@ -10,11 +10,21 @@
 //! model, one engine), a different page every scrape (16 pages 5 s of
 //! simulated time apart), so counters move as on a real server.
 //!
+//! Memory: the plugin's resident set per stored series (target: at most
+//! 1 KiB at 1000 targets), and the baseline store's heap per series,
+//! weighed exactly with a counting global allocator (live bytes before
+//! dropping the store minus after).
+//!
 //! `cargo bench --bench fanout`; `FANOUT_ROUNDS` (default 6),
 //! `FANOUT_TARGETS` (default 1000). Needs `ulimit -n` above 2 x targets.
 
+#[path = "alloc/mod.rs"]
+mod alloc;
 #[path = "../tests/support/mod.rs"]
 mod support;
+
+#[global_allocator]
+static HEAP: alloc::Counting = alloc::Counting;
 
 use serde_json::json;
 use std::sync::Arc;
@@ -29,6 +39,8 @@ use vllm_grafana::store::{Store, StoreConfig, TargetKey};
 
 const INTERVAL: Duration = Duration::from_secs(5);
 const PAGES: usize = 16;
+/// Target for the plugin's resident bytes per series at 1000 targets.
+const TARGET_RSS_PER_SERIES: f64 = 1024.0;
 
 /// The soft limit on open files of this process.
 fn open_files_limit() -> Option<u64> {
@@ -133,6 +145,8 @@ struct Baseline {
     series: usize,
     store_mib: f64,
     rss_growth_kib: Option<i64>,
+    /// The store's heap, counted by the allocator.
+    store_heap: usize,
 }
 
 /// Parse + ingest of `targets` bodies per round, in-process on one thread.
@@ -169,11 +183,13 @@ fn in_process(
     per_round.sort_by(f64::total_cmp);
     let stats = store.stats();
     let rss_after = procfs::status_kib(std::process::id(), "VmRSS");
+    let store_heap = alloc::weigh(store);
     Ok(Baseline {
         cpu_per_round: per_round[per_round.len() / 2],
         series: stats.series,
         store_mib: (stats.chunk_bytes + stats.index_bytes) as f64 / (1 << 20) as f64,
         rss_growth_kib: rss_before.zip(rss_after).map(|(a, b)| b as i64 - a as i64),
+        store_heap,
     })
 }
 
@@ -302,11 +318,29 @@ async fn run() -> Result<(), String> {
         procfs::mib(baseline.rss_growth_kib.map(|k| k.max(0) as u64))
     );
     println!(
+        "baseline store heap (counting allocator): {:.1} MiB, {:.0} bytes per series",
+        baseline.store_heap as f64 / (1 << 20) as f64,
+        baseline.store_heap as f64 / baseline.series.max(1) as f64
+    );
+    println!(
         "plugin memory: peak (VmHWM) {}, RSS after {} rounds {}",
         procfs::mib(hwm),
         measured_rounds.round() as usize + 2,
         procfs::mib(rss)
     );
+    if let Some(rss) = rss {
+        // The plugin stores the same series as the baseline (plus a few
+        // synthetic ones per target, left out here).
+        let per_series = rss as f64 * 1024.0 / baseline.series.max(1) as f64;
+        println!(
+            "plugin resident bytes per series: {per_series:.0} (target <= {TARGET_RSS_PER_SERIES:.0}: {})",
+            if per_series <= TARGET_RSS_PER_SERIES {
+                "met"
+            } else {
+                "MISSED"
+            }
+        );
+    }
     if per_round >= INTERVAL.as_secs_f64() {
         return Err("a scrape round does not fit in one core's 5 s".to_string());
     }

@@ -4,10 +4,22 @@
 //! (1 h at a 15 s step over 16 simulated vLLM targets) evaluated directly
 //! versus answered by Prometheus over HTTP.
 //!
+//! Memory is weighed three ways: the store's own estimate, the heap it
+//! really holds (a counting global allocator: live bytes before dropping the
+//! store minus after), and, as a baseline built in the same run, the heap of
+//! the plain representation of the same label sets (owned `(String,
+//! String)` pairs per series, no lookup tables), which is what the store
+//! held per series before label interning.
+//!
 //! Run with `cargo bench --bench store`; needs `prometheus` and `promtool`.
 
+#[path = "alloc/mod.rs"]
+mod alloc;
 #[path = "../tests/common/prometheus.rs"]
 mod prometheus;
+
+#[global_allocator]
+static HEAP: alloc::Counting = alloc::Counting;
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -25,6 +37,8 @@ const SCRAPES: i64 = 240; // one hour at 15 s
 const STEP_MS: i64 = 15_000;
 const BASE_MS: i64 = 1_700_000_000_000;
 const RUNS: usize = 3;
+/// Target for the store's bytes per sample, label index included.
+const TARGET_BYTES_PER_SAMPLE: f64 = 2.0;
 
 fn escape(v: &str) -> String {
     v.replace('\\', "\\\\")
@@ -74,8 +88,49 @@ fn best_of<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
     (best, last.expect("at least one run"))
 }
 
+/// Bytes per sample of a store past its first blocks: `targets` targets
+/// scraped for three sealed blocks and a bit of the open one, weighed by
+/// the counting allocator. Returns (bytes/sample, bytes/series).
+fn steady_state(versions: &[&str], targets: usize) -> (f64, f64) {
+    let mut sims: Vec<(TargetKey, Simulator)> = (0..targets)
+        .map(|i| {
+            let cfg = SimConfig {
+                version: versions[i % versions.len()].parse().expect("known release"),
+                models: 1,
+                engines: 2,
+                seed: i as u64 + 1,
+                requests_per_second: 4.0,
+                ..SimConfig::default()
+            };
+            (
+                TargetKey::new("vllm", format!("gpu-{i:02}:8000")),
+                Simulator::new(&cfg).expect("valid config"),
+            )
+        })
+        .collect();
+    let store = Store::new(StoreConfig::default());
+    let rows = 3 * vllm_grafana::store::BLOCK_ROWS as i64 + 20;
+    for i in 0..rows {
+        for (n, (key, sim)) in sims.iter_mut().enumerate() {
+            sim.advance(Duration::from_millis(STEP_MS as u64));
+            let ts = BASE_MS + i * STEP_MS + (n as i64 * 53) % 400;
+            let text = sim.render();
+            store
+                .ingest(key, ts, ScrapeSamples::new(&text))
+                .expect("in order");
+        }
+    }
+    let stats = store.stats();
+    let heap = alloc::weigh(store) as f64;
+    (
+        heap / stats.samples.max(1) as f64,
+        heap / stats.series.max(1) as f64,
+    )
+}
+
 fn main() {
     let versions = ["0.33", "0.11", "0.20", "0.7"];
+    let steady = steady_state(&versions, 4);
     let mut sims: Vec<(TargetKey, Simulator)> = (0..TARGETS)
         .map(|i| {
             let cfg = SimConfig {
@@ -164,6 +219,26 @@ fn main() {
             .sum::<usize>()
     });
 
+    // The same label sets held the plain way, then the store itself.
+    let naive_labels = {
+        let all = store.select(&[], i64::MIN, i64::MAX);
+        let sets: Vec<Vec<(String, String)>> = all
+            .iter()
+            .map(|s| {
+                s.labels
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect()
+            })
+            .collect();
+        drop(all);
+        alloc::weigh(sets)
+    };
+    let store_heap = alloc::weigh(store);
+    let series = stats.series.max(1) as f64;
+    let samples = stats.samples.max(1) as f64;
+    let estimate = (stats.chunk_bytes + stats.index_bytes) as f64;
+
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!("direct mode: store and evaluator vs Prometheus 2.42, same samples");
     println!("{TARGETS} targets x {SCRAPES} scrapes at 15 s (vLLM {versions:?}, 1 model x 2 engines each)");
@@ -177,8 +252,53 @@ fn main() {
     );
     println!(
         "{:<44} {:>14.3}",
-        "bytes/sample incl. label index",
-        (stats.chunk_bytes + stats.index_bytes) as f64 / stats.samples.max(1) as f64
+        "bytes/sample incl. label index (estimate)",
+        estimate / samples
+    );
+    println!(
+        "{:<44} {:>14.3}",
+        "bytes/sample, whole store heap (counted)",
+        store_heap as f64 / samples
+    );
+    println!(
+        "{:<44} {:>14}",
+        "target bytes/sample incl. index",
+        format!(
+            "<= {TARGET_BYTES_PER_SAMPLE} {}",
+            if store_heap as f64 / samples <= TARGET_BYTES_PER_SAMPLE {
+                "met"
+            } else {
+                "MISSED"
+            }
+        )
+    );
+    println!(
+        "{:<44} {:>14.3}",
+        "same, 4 targets x 3 sealed blocks + 20 rows", steady.0
+    );
+    println!(
+        "{:<44} {:>14.0}",
+        "index bytes/series (estimate)",
+        stats.index_bytes as f64 / series
+    );
+    println!(
+        "{:<44} {:>14.0}",
+        "store heap bytes/series (counted)",
+        store_heap as f64 / series
+    );
+    println!(
+        "{:<44} {:>14}",
+        "interned strings (all targets)", stats.interned_strings
+    );
+    println!(
+        "{:<44} {:>14.0}",
+        "baseline: plain label sets alone, B/series",
+        naive_labels as f64 / series
+    );
+    println!(
+        "{:<44} {:>13.2}x",
+        "plain label sets / whole store index",
+        naive_labels as f64 / stats.index_bytes.max(1) as f64
     );
     println!(
         "{:<44} {:>14.0}",

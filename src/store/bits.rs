@@ -4,10 +4,17 @@
 //! an open chunk while the writer keeps appending (under the target lock).
 
 /// An append-only sequence of bits.
+///
+/// The words live in one exactly sized allocation (no separate capacity
+/// field): it grows by an eighth when full, or to a size announced with
+/// [`BitBuf::reserve_words`], and [`BitBuf::shrink`] trims it.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct BitBuf {
-    words: Vec<u64>,
-    len: usize,
+    /// Allocated words: the first [`BitBuf::used`] hold the bits, the
+    /// rest are zero.
+    words: Box<[u64]>,
+    /// Bits written.
+    len: u32,
 }
 
 impl BitBuf {
@@ -17,25 +24,34 @@ impl BitBuf {
         if n == 0 {
             return;
         }
+        let Some(end) = self.len.checked_add(n) else {
+            return;
+        };
         let bits = if n == 64 {
             bits
         } else {
             bits & ((1u64 << n) - 1)
         };
-        let used = (self.len % 64) as u32;
-        if used == 0 {
-            self.words.push(0);
+        let need = end.div_ceil(64) as usize;
+        if need > self.words.len() {
+            let grown = self.words.len() + self.words.len() / 8 + 1;
+            self.resize(need.max(grown));
         }
-        let free = 64 - used;
-        if let Some(last) = self.words.last_mut() {
-            if n <= free {
-                *last |= bits << (free - n);
-            } else {
-                *last |= bits >> (n - free);
-                self.words.push(bits << (64 - (n - free)));
+        let idx = (self.len / 64) as usize;
+        let free = 64 - self.len % 64;
+        if n <= free {
+            if let Some(w) = self.words.get_mut(idx) {
+                *w |= bits << (free - n);
+            }
+        } else {
+            if let Some(w) = self.words.get_mut(idx) {
+                *w |= bits >> (n - free);
+            }
+            if let Some(w) = self.words.get_mut(idx + 1) {
+                *w = bits << (64 - (n - free));
             }
         }
-        self.len += n as usize;
+        self.len = end;
     }
 
     #[inline]
@@ -43,21 +59,57 @@ impl BitBuf {
         self.write(bit as u64, 1);
     }
 
-    pub(crate) fn reader(&self) -> BitReader<'_> {
-        BitReader {
-            words: &self.words,
-            pos: 0,
-            len: self.len,
+    /// Words holding written bits.
+    fn used(&self) -> usize {
+        self.len.div_ceil(64) as usize
+    }
+
+    fn resize(&mut self, words: usize) {
+        let mut v = Vec::with_capacity(words);
+        v.extend_from_slice(self.words.get(..self.used()).unwrap_or(&[]));
+        v.resize(words, 0);
+        self.words = v.into_boxed_slice();
+    }
+
+    /// Makes room for `words` words in all, when fewer are allocated.
+    pub(crate) fn reserve_words(&mut self, words: usize) {
+        if words > self.words.len() {
+            self.resize(words);
         }
     }
 
-    /// Bytes of encoded data (whole words, as held in memory).
+    /// The words holding written bits.
+    pub(crate) fn words(&self) -> &[u64] {
+        self.words.get(..self.used()).unwrap_or(&[])
+    }
+
+    /// Bits written.
+    pub(crate) fn bit_len(&self) -> u32 {
+        self.len
+    }
+
+    pub(crate) fn reader(&self) -> BitReader<'_> {
+        BitReader {
+            words: self.words.get(..self.used()).unwrap_or(&[]),
+            pos: 0,
+            len: self.len as usize,
+        }
+    }
+
+    /// Bytes of encoded data (whole words).
     pub(crate) fn bytes(&self) -> usize {
-        self.words.len() * 8
+        self.used() * 8
+    }
+
+    /// Bytes allocated beyond [`BitBuf::bytes`] (0 after [`BitBuf::shrink`]).
+    pub(crate) fn slack(&self) -> usize {
+        (self.words.len() - self.used()) * 8
     }
 
     pub(crate) fn shrink(&mut self) {
-        self.words.shrink_to_fit();
+        if self.words.len() > self.used() {
+            self.resize(self.used());
+        }
     }
 }
 
@@ -70,7 +122,13 @@ pub(crate) struct BitReader<'a> {
     len: usize,
 }
 
-impl BitReader<'_> {
+impl<'a> BitReader<'a> {
+    /// Reads the first `len` bits of `words` (bits beyond read as zero,
+    /// with [`BitReader::overrun`] set).
+    pub(crate) fn new(words: &'a [u64], len: usize) -> BitReader<'a> {
+        BitReader { words, pos: 0, len }
+    }
+
     /// Reads `n` bits (`n` ≤ 64) as the low bits of the result.
     #[inline]
     pub(crate) fn read(&mut self, n: u32) -> u64 {
@@ -137,6 +195,28 @@ mod tests {
         assert!(!r.overrun());
         r.read(64);
         assert!(r.overrun());
+    }
+
+    #[test]
+    fn exact_allocation_after_shrink_and_reserve() {
+        let mut b = BitBuf::default();
+        b.reserve_words(3);
+        assert_eq!((b.bytes(), b.slack()), (0, 24));
+        for i in 0..100u64 {
+            b.write(i, 7);
+        }
+        assert_eq!(b.bytes(), 700usize.div_ceil(64) * 8);
+        b.shrink();
+        assert_eq!(b.slack(), 0);
+        let mut r = b.reader();
+        for i in 0..100u64 {
+            assert_eq!(r.read(7), i);
+        }
+        // Writing after a shrink grows again and keeps the bits.
+        b.write(1, 1);
+        let mut r = b.reader();
+        assert_eq!(r.read(7), 0);
+        assert_eq!(r.read(7), 1);
     }
 
     #[test]

@@ -45,10 +45,10 @@ pub(crate) struct ValueEncoder {
     prev: u64,
     /// Last integer delta (0 after a repeat or a float).
     delta: i64,
-    lead: u32,
-    trail: u32,
-    has_window: bool,
     count: u32,
+    lead: u8,
+    trail: u8,
+    has_window: bool,
 }
 
 impl ValueEncoder {
@@ -89,10 +89,10 @@ impl ValueEncoder {
     fn write_xor(&mut self, xor: u64) {
         let lead = xor.leading_zeros().min(31);
         let trail = xor.trailing_zeros();
-        if self.has_window && lead >= self.lead && trail >= self.trail {
+        let (wl, wt) = (self.lead as u32, self.trail as u32);
+        if self.has_window && lead >= wl && trail >= wt {
             self.bits.write_bit(false);
-            self.bits
-                .write(xor >> self.trail, 64 - self.lead - self.trail);
+            self.bits.write(xor >> wt, 64 - wl - wt);
         } else {
             let sig = 64 - lead - trail;
             self.bits.write_bit(true);
@@ -100,8 +100,9 @@ impl ValueEncoder {
             // A 64-bit window is written as 0: six bits hold 0..=63.
             self.bits.write((sig & 63) as u64, 6);
             self.bits.write(xor >> trail, sig);
-            self.lead = lead;
-            self.trail = trail;
+            // Both at most 64.
+            self.lead = lead as u8;
+            self.trail = trail as u8;
             self.has_window = true;
         }
     }
@@ -114,20 +115,26 @@ impl ValueEncoder {
         self.bits.bytes()
     }
 
+    /// Makes room for `words` 64-bit words of code in all.
+    pub(crate) fn reserve_words(&mut self, words: usize) {
+        self.bits.reserve_words(words);
+    }
+
+    pub(crate) fn slack(&self) -> usize {
+        self.bits.slack()
+    }
+
     pub(crate) fn shrink(&mut self) {
         self.bits.shrink();
     }
 
     pub(crate) fn iter(&self) -> ValueDecoder<'_> {
-        ValueDecoder {
-            r: self.bits.reader(),
-            prev: 0,
-            delta: 0,
-            lead: 0,
-            trail: 0,
-            left: self.count,
-            first: true,
-        }
+        ValueDecoder::new(self.bits.reader(), self.count)
+    }
+
+    /// The code: its words and its length in bits.
+    pub(crate) fn code(&self) -> (&[u64], u32) {
+        (self.bits.words(), self.bits.bit_len())
     }
 }
 
@@ -142,7 +149,21 @@ pub(crate) struct ValueDecoder<'a> {
     first: bool,
 }
 
-impl ValueDecoder<'_> {
+impl<'a> ValueDecoder<'a> {
+    /// Decodes `count` values from `r` (code written by a [`ValueEncoder`],
+    /// see [`ValueEncoder::code`]).
+    pub(crate) fn new(r: BitReader<'a>, count: u32) -> ValueDecoder<'a> {
+        ValueDecoder {
+            r,
+            prev: 0,
+            delta: 0,
+            lead: 0,
+            trail: 0,
+            left: count,
+            first: true,
+        }
+    }
+
     fn xor(&mut self) {
         if self.r.read_bit() {
             self.lead = self.r.read(5) as u32;

@@ -1,6 +1,11 @@
 //! Label sets: `(name, value)` pairs sorted by name, `__name__` included.
+//!
+//! Names and values are `Arc<str>`: a set read back from the store shares
+//! its strings with the store's interner (see `intern`), so copying a set
+//! (or editing one, as the evaluator does) copies pointers, not text.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// The label holding the metric name.
 pub const METRIC_NAME: &str = "__name__";
@@ -9,7 +14,7 @@ pub const METRIC_NAME: &str = "__name__";
 /// empty values. Ordering compares pair by pair, then length, which is the
 /// order Prometheus sorts series in.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Labels(Vec<(String, String)>);
+pub struct Labels(Vec<(Arc<str>, Arc<str>)>);
 
 impl Labels {
     /// Builds a label set; empty values are dropped and the first of
@@ -17,14 +22,22 @@ impl Labels {
     pub fn new<K: Into<String>, V: Into<String>>(
         pairs: impl IntoIterator<Item = (K, V)>,
     ) -> Labels {
-        let mut v: Vec<(String, String)> = pairs
+        let mut v: Vec<(Arc<str>, Arc<str>)> = pairs
             .into_iter()
             .map(|(k, v)| (k.into(), v.into()))
-            .filter(|(_, v)| !v.is_empty())
+            .filter(|(_, v): &(String, String)| !v.is_empty())
+            .map(|(k, v)| (Arc::from(k), Arc::from(v)))
             .collect();
         v.sort_by(|a, b| a.0.cmp(&b.0));
         v.dedup_by(|b, a| a.0 == b.0);
         Labels(v)
+    }
+
+    /// A set from shared strings already sorted by name, unique and
+    /// non-empty (the store's own series).
+    pub(crate) fn from_sorted_shared(pairs: Vec<(Arc<str>, Arc<str>)>) -> Labels {
+        debug_assert!(pairs.windows(2).all(|w| w[0].0 < w[1].0));
+        Labels(pairs)
     }
 
     pub fn empty() -> Labels {
@@ -33,10 +46,10 @@ impl Labels {
 
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0
-            .binary_search_by(|(n, _)| n.as_str().cmp(name))
+            .binary_search_by(|(n, _)| (**n).cmp(name))
             .ok()
             .and_then(|i| self.0.get(i))
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| &**v)
     }
 
     /// The value of `name`, or `""` when absent (PromQL matches a missing
@@ -51,7 +64,7 @@ impl Labels {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+        self.0.iter().map(|(k, v)| (&**k, &**v))
     }
 
     pub fn len(&self) -> usize {
@@ -62,12 +75,17 @@ impl Labels {
         self.0.is_empty()
     }
 
-    pub fn as_slice(&self) -> &[(String, String)] {
+    /// The pairs, sorted by name.
+    pub fn as_slice(&self) -> &[(Arc<str>, Arc<str>)] {
         &self.0
     }
 
+    /// The pairs as owned strings, sorted by name.
     pub fn into_vec(self) -> Vec<(String, String)> {
         self.0
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     /// A copy without the labels in `names`.
@@ -75,7 +93,7 @@ impl Labels {
         Labels(
             self.0
                 .iter()
-                .filter(|(k, _)| !names.contains(&k.as_str()))
+                .filter(|(k, _)| !names.contains(&&**k))
                 .cloned()
                 .collect(),
         )
@@ -86,7 +104,7 @@ impl Labels {
         Labels(
             self.0
                 .iter()
-                .filter(|(k, _)| names.contains(&k.as_str()))
+                .filter(|(k, _)| names.contains(&&**k))
                 .cloned()
                 .collect(),
         )
@@ -95,27 +113,19 @@ impl Labels {
     /// A copy with `name` set to `value` (removed when `value` is empty).
     pub fn with(&self, name: &str, value: &str) -> Labels {
         let mut v = self.0.clone();
-        match v.binary_search_by(|(n, _)| n.as_str().cmp(name)) {
+        match v.binary_search_by(|(n, _)| (**n).cmp(name)) {
             Ok(i) if value.is_empty() => {
                 v.remove(i);
             }
             Ok(i) => {
                 if let Some(slot) = v.get_mut(i) {
-                    slot.1 = value.to_string();
+                    slot.1 = Arc::from(value);
                 }
             }
             Err(_) if value.is_empty() => {}
-            Err(i) => v.insert(i, (name.to_string(), value.to_string())),
+            Err(i) => v.insert(i, (Arc::from(name), Arc::from(value))),
         }
         Labels(v)
-    }
-
-    /// Approximate heap bytes held.
-    pub(crate) fn heap_bytes(&self) -> usize {
-        self.0
-            .iter()
-            .map(|(k, v)| k.len() + v.len() + 48)
-            .sum::<usize>()
     }
 }
 
@@ -140,8 +150,8 @@ mod tests {
     fn sorted_deduplicated_and_editable() {
         let l = Labels::new([("b", "2"), ("a", "1"), ("b", "3"), ("c", "")]);
         assert_eq!(
-            l.as_slice(),
-            &[("a".into(), "1".into()), ("b".into(), "2".into())]
+            l.clone().into_vec(),
+            vec![("a".into(), "1".into()), ("b".into(), "2".into())]
         );
         assert_eq!(l.value("c"), "");
         assert_eq!(l.with("c", "x").get("c"), Some("x"));

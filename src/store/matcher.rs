@@ -75,13 +75,47 @@ impl Matcher {
 }
 
 /// Compiles `re` the way Prometheus does: `^(?:re)$`.
+///
+/// Dashboards send the same few patterns with every query (a variable on
+/// All is `.*`), so compiled regexes are kept in a small shared cache; a
+/// compiled `Regex` is cheap to clone and safe to share between threads.
 pub fn anchored(re: &str) -> Result<Regex, regex::Error> {
-    Regex::new(&format!("^(?:{re})$"))
+    /// Patterns kept; past this the cache starts over, so a client sending
+    /// endless distinct patterns cannot grow it.
+    const KEPT: usize = 256;
+    static CACHE: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<String, Regex>>> =
+        std::sync::LazyLock::new(Default::default);
+    let cached = |re: &str| CACHE.lock().ok().and_then(|cache| cache.get(re).cloned());
+    if let Some(compiled) = cached(re) {
+        return Ok(compiled);
+    }
+    let compiled = Regex::new(&format!("^(?:{re})$"))?;
+    if let Ok(mut cache) = CACHE.lock() {
+        if cache.len() >= KEPT {
+            cache.clear();
+        }
+        cache.insert(re.to_string(), compiled.clone());
+    }
+    Ok(compiled)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cached_regexes_answer_like_fresh_ones() {
+        for _ in 0..2 {
+            let m = Matcher::regex("a", "gpu-(a|b)").expect("valid");
+            assert!(m.matches("gpu-a") && !m.matches("gpu-c") && !m.matches("xgpu-a"));
+        }
+        // Far more patterns than the cache keeps: each still compiles to itself.
+        for i in 0..600 {
+            let m = Matcher::regex("a", &format!("v{i}")).expect("valid");
+            assert!(m.matches(&format!("v{i}")) && !m.matches(&format!("v{i}0")));
+        }
+        assert!(anchored("(").is_err());
+    }
 
     #[test]
     fn regexes_are_fully_anchored() {

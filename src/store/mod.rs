@@ -12,11 +12,18 @@
 //! series of a target whose scrape failed ([`Store::mark_down`]), gets a
 //! staleness marker ([`STALE_NAN_BITS`]) at that scrape's timestamp.
 //!
+//! Memory: label names and values are interned once for all targets
+//! (`intern`); a series holds its labels as pairs of 4-byte ids and the
+//! lookup tables hold ids, so a series costs well under 200 bytes besides
+//! its samples. Strings are freed with the last series using them (see
+//! `intern` for when).
+//!
 //! Thread safety: every method takes `&self`; each target sits behind its
 //! own `RwLock`, so one writer and any number of readers proceed together.
 
 mod bits;
 mod gorilla;
+mod intern;
 mod labels;
 mod matcher;
 mod target;
@@ -26,6 +33,7 @@ pub use labels::{Labels, METRIC_NAME};
 pub use matcher::{anchored, MatchOp, Matcher};
 pub use target::BLOCK_ROWS;
 
+use intern::Interner;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -135,8 +143,11 @@ pub struct StoreStats {
     pub samples: u64,
     /// Compressed timestamps and values, with per-chunk bookkeeping.
     pub chunk_bytes: usize,
-    /// Labels and lookup tables (estimate).
+    /// Labels and lookup tables (estimate), interned strings included.
     pub index_bytes: usize,
+    /// Distinct label names and values held once for all targets
+    /// (including unused ones not swept yet).
+    pub interned_strings: usize,
     /// Blocks dropped so far by retention or the memory budget.
     pub evicted_blocks: u64,
 }
@@ -180,6 +191,8 @@ impl TargetCell {
 pub struct Store {
     config: StoreConfig,
     targets: RwLock<HashMap<TargetKey, Arc<TargetCell>>>,
+    /// Label names and values, one copy for every target.
+    interner: Arc<Interner>,
     newest_ts: AtomicI64,
     /// Blocks dropped so far by retention or budget.
     evictions: AtomicU64,
@@ -190,6 +203,7 @@ impl Store {
         Store {
             config,
             targets: RwLock::new(HashMap::new()),
+            interner: Arc::new(Interner::default()),
             newest_ts: AtomicI64::new(i64::MIN),
             evictions: AtomicU64::new(0),
         }
@@ -214,7 +228,7 @@ impl Store {
             .entry(key.clone())
             .or_insert_with(|| {
                 Arc::new(TargetCell {
-                    inner: RwLock::new(Target::new(key.all_labels())),
+                    inner: RwLock::new(Target::new(key.all_labels(), Arc::clone(&self.interner))),
                     bytes: AtomicUsize::new(0),
                     oldest: AtomicI64::new(i64::MAX),
                 })
@@ -311,31 +325,45 @@ impl Store {
         })
     }
 
-    /// Drops blocks beyond the retention, then oldest-first while over budget.
+    /// Drops blocks beyond the retention, then oldest-first while over
+    /// budget; strings only the dropped series used are freed.
     fn evict(&self) {
+        if self.evict_blocks() {
+            self.interner.sweep_if_grown();
+        }
+    }
+
+    /// The eviction loop of [`Store::evict`]; true if a block was dropped.
+    fn evict_blocks(&self) -> bool {
+        let mut dropped_any = false;
         let cutoff = self
             .newest_ts
             .load(Ordering::Relaxed)
             .saturating_sub(self.config.retention.as_millis() as i64);
         loop {
             let cells = self.cells();
-            let total: usize = cells.iter().map(|c| c.bytes.load(Ordering::Relaxed)).sum();
+            let total: usize = cells
+                .iter()
+                .map(|c| c.bytes.load(Ordering::Relaxed))
+                .sum::<usize>()
+                + self.interner.bytes();
             let Some(oldest) = cells
                 .iter()
                 .min_by_key(|c| c.oldest.load(Ordering::Relaxed))
             else {
-                return;
+                return dropped_any;
             };
             let when = oldest.oldest.load(Ordering::Relaxed);
             if when == i64::MAX || (when >= cutoff && total <= self.config.memory_budget_bytes) {
-                return;
+                return dropped_any;
             }
             let mut t = oldest.write();
             let dropped = t.drop_oldest();
             oldest.refresh(&t);
             if !dropped {
-                return;
+                return dropped_any;
             }
+            dropped_any = true;
             self.evictions.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -380,11 +408,9 @@ impl Store {
     pub fn label_names(&self) -> Vec<String> {
         let mut set = BTreeSet::new();
         for cell in self.cells() {
-            cell.read().for_each_labels(&[], |l| {
-                for (k, _) in l.iter() {
-                    if !set.contains(k) {
-                        set.insert(k.to_string());
-                    }
+            cell.read().for_each_label_name(|k| {
+                if !set.contains(k) {
+                    set.insert(k.to_string());
                 }
             });
         }
@@ -395,11 +421,9 @@ impl Store {
     pub fn label_values(&self, name: &str, matchers: &[Matcher]) -> Vec<String> {
         let mut set = BTreeSet::new();
         for cell in self.cells() {
-            cell.read().for_each_labels(matchers, |l| {
-                if let Some(v) = l.get(name) {
-                    if !set.contains(v) {
-                        set.insert(v.to_string());
-                    }
+            cell.read().for_each_label_value(name, matchers, |v| {
+                if !set.contains(v) {
+                    set.insert(v.to_string());
                 }
             });
         }
@@ -442,6 +466,8 @@ impl Store {
             s.chunk_bytes += t.chunk_bytes();
             s.index_bytes += t.index_bytes();
         }
+        s.index_bytes += self.interner.bytes();
+        s.interned_strings = self.interner.len();
         s
     }
 }

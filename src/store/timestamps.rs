@@ -60,6 +60,10 @@ impl TimeEncoder {
         self.bits.bytes()
     }
 
+    pub(crate) fn slack(&self) -> usize {
+        self.bits.slack()
+    }
+
     pub(crate) fn shrink(&mut self) {
         self.bits.shrink();
     }
