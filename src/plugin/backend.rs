@@ -84,6 +84,31 @@ pub struct SeriesFilter {
     pub end: Option<String>,
 }
 
+/// How a Prometheus API call reached the plugin (and goes on).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ApiMethod {
+    Get,
+    /// With an `application/x-www-form-urlencoded` body.
+    Post,
+}
+
+/// A Prometheus HTTP API call to pass on as it is: `path` is under
+/// `api/v1/` and already checked, `params` only the API's own.
+#[derive(Clone, Debug)]
+pub struct ApiCall<'a> {
+    pub method: ApiMethod,
+    pub path: &'a str,
+    pub params: &'a [(String, String)],
+}
+
+/// A server's answer as received (bounded in size).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RawAnswer {
+    pub status: u16,
+    pub content_type: String,
+    pub body: Vec<u8>,
+}
+
 /// CheckHealth's verdict.
 #[derive(Clone, Debug, PartialEq)]
 pub struct HealthReport {
@@ -174,6 +199,20 @@ pub trait QueryBackend: Send + Sync + 'static {
     ) -> Result<Vec<String>, BackendError>;
     /// Metric names (values of `__name__`).
     async fn metric_names(&self, filter: &SeriesFilter) -> Result<Vec<String>, BackendError>;
+    /// Label sets of the series matching `filter.matchers` (at least one).
+    async fn series(&self, filter: &SeriesFilter) -> Result<Vec<Labels>, BackendError> {
+        let _ = filter;
+        Err(BackendError::Eval {
+            status: 404,
+            message: "this backend does not list series".to_string(),
+        })
+    }
+    /// Passes a Prometheus API call on to a server, for backends that have
+    /// one; `None` for backends that answer it themselves.
+    async fn passthrough(&self, call: &ApiCall<'_>) -> Option<Result<RawAnswer, BackendError>> {
+        let _ = call;
+        None
+    }
     async fn health(&self) -> HealthReport;
     /// Scrape targets and their state, for backends that scrape (the
     /// `targets` resource); `None` otherwise.

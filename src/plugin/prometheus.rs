@@ -6,8 +6,8 @@
 //! [`BackendError`] with what to check.
 
 use super::backend::{
-    BackendError, HealthReport, InstantRequest, Labels, Point, QueryBackend, QueryResult,
-    RangeRequest, ResultData, Series, SeriesFilter,
+    ApiCall, ApiMethod, BackendError, HealthReport, InstantRequest, Labels, Point, QueryBackend,
+    QueryResult, RangeRequest, RawAnswer, ResultData, Series, SeriesFilter,
 };
 use super::interval;
 use super::settings::{Auth, FieldError, HttpMethod, Settings, SettingsError};
@@ -351,6 +351,41 @@ impl PrometheusBackend {
         Ok(answer.data.active_targets)
     }
 
+    /// A Prometheus API call passed on with the datasource's auth, headers,
+    /// custom parameters, TLS, deadline and body limit; the answer as
+    /// received, but 401/403 (Grafana would take them for its own).
+    async fn pass(&self, call: &ApiCall<'_>) -> Result<RawAnswer, BackendError> {
+        let url = self.endpoint(call.path);
+        let mut all: Vec<(&str, &str)> = call
+            .params
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let timeout = self.timeout_param();
+        let evaluates = matches!(call.path, "query" | "query_range");
+        if evaluates && !all.iter().any(|(k, _)| *k == timeout.0) {
+            all.push((timeout.0, timeout.1.as_str()));
+        }
+        all.extend(self.extra.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        let req = match call.method {
+            ApiMethod::Get => self.http.get(&url).query(&all),
+            ApiMethod::Post => self.http.post(&url).form(&all),
+        };
+        let (status, content_type, body) = self.send(&url, req).await?;
+        if status == 401 || status == 403 {
+            return Err(BackendError::Unauthorized { url, status });
+        }
+        Ok(RawAnswer {
+            status,
+            content_type: if content_type.is_empty() {
+                "application/json".to_string()
+            } else {
+                content_type
+            },
+            body,
+        })
+    }
+
     async fn strings(
         &self,
         path: &str,
@@ -512,6 +547,10 @@ impl QueryBackend for PrometheusBackend {
 
     async fn metric_names(&self, filter: &SeriesFilter) -> Result<Vec<String>, BackendError> {
         self.label_values("__name__", filter).await
+    }
+
+    async fn passthrough(&self, call: &ApiCall<'_>) -> Option<Result<RawAnswer, BackendError>> {
+        Some(self.pass(call).await)
     }
 
     async fn health(&self) -> HealthReport {

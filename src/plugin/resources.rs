@@ -10,7 +10,11 @@
 //! `match[]`, `start` and `end` are passed to the backend as given. Every
 //! route only reads: any method but GET gets 405. No parameter names a
 //! server: the backend's URL and targets come from the datasource settings.
+//!
+//! Under `api/v1/` lies Prometheus' own HTTP API ([`super::api`]), which
+//! also takes POST with a form body.
 
+use super::api::{self, valid_label_name};
 use super::backend::{BackendError, SeriesFilter};
 use super::instance::Ready;
 use crate::catalog::{self, Engine, Kind, MetricDef, Scope, Unit};
@@ -19,17 +23,34 @@ use serde::Serialize;
 use serde_json::json;
 use std::sync::LazyLock;
 
-/// A resource answer: HTTP status and JSON body.
+/// The content type of the plugin's own answers.
+pub const JSON: &str = "application/json";
+
+/// A resource answer: HTTP status, content type and body.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ResourceResponse {
     pub status: u16,
+    pub content_type: String,
     pub body: Vec<u8>,
 }
 
+/// One CallResource request.
+#[derive(Clone, Copy, Debug)]
+pub struct ResourceRequest<'a> {
+    pub method: &'a str,
+    /// The path under the datasource's resources (`labels`, `api/v1/query`).
+    pub path: &'a str,
+    /// The path with its query string.
+    pub url: &'a str,
+    pub body: &'a [u8],
+    pub content_type: Option<&'a str>,
+}
+
 impl ResourceResponse {
-    fn json(status: u16, value: &impl Serialize) -> ResourceResponse {
+    pub(super) fn json(status: u16, value: &impl Serialize) -> ResourceResponse {
         ResourceResponse {
             status,
+            content_type: JSON.to_string(),
             body: serde_json::to_vec(value).unwrap_or_else(|_| b"null".to_vec()),
         }
     }
@@ -40,7 +61,8 @@ impl ResourceResponse {
 }
 
 /// The routes, for error messages.
-const ROUTES: &str = "labels, label-values, metric-names, targets, catalog";
+const ROUTES: &str =
+    "labels, label-values, metric-names, targets, catalog, api/v1/ (Prometheus' HTTP API)";
 
 /// Query parameters of a resource URL (`path?a=1&match[]=x`).
 fn query_pairs(url: &str) -> Vec<(String, String)> {
@@ -69,28 +91,29 @@ fn filter(pairs: &[(String, String)]) -> SeriesFilter {
     }
 }
 
-/// A Prometheus label name (also keeps the name safe in a URL path).
-fn valid_label_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
 fn backend_failure(e: BackendError) -> ResourceResponse {
     ResourceResponse::error(e.status(), e.to_string())
 }
 
 /// Answers one resource call. `ready` is the datasource, or why its
 /// settings are invalid.
-pub async fn handle(
-    ready: Result<&Ready, String>,
-    method: &str,
-    path: &str,
-    url: &str,
-) -> ResourceResponse {
-    let route = path.trim_matches('/');
+pub async fn handle(ready: Result<&Ready, String>, req: &ResourceRequest<'_>) -> ResourceResponse {
+    let (method, url) = (req.method, req.url);
+    let route = req.path.trim_matches('/');
+    if let Some(rest) = route
+        .strip_prefix(api::PREFIX)
+        .and_then(|r| r.strip_prefix('/'))
+    {
+        let call = api::Call {
+            method,
+            route: rest,
+            url,
+            body: req.body,
+            content_type: req.content_type,
+        };
+        let backend = ready.map(|r| r.backend.as_ref());
+        return api::handle(backend, &call).await;
+    }
     // Every resource only reads: anything but GET is refused before routing.
     if !method.eq_ignore_ascii_case("GET") {
         return ResourceResponse::error(405, format!("resources answer GET only, got {method:?}"));
@@ -107,6 +130,7 @@ pub async fn handle(
     if route == "catalog" {
         return ResourceResponse {
             status: 200,
+            content_type: JSON.to_string(),
             body: CATALOG_JSON.clone(),
         };
     }
@@ -284,19 +308,54 @@ mod tests {
         }
     }
 
+    fn request<'a>(method: &'a str, path: &'a str, url: &'a str) -> ResourceRequest<'a> {
+        ResourceRequest {
+            method,
+            path,
+            url,
+            body: b"",
+            content_type: None,
+        }
+    }
+
     #[tokio::test]
     async fn unknown_routes_and_methods_are_refused() {
-        let r = handle(Err("no".into()), "GET", "nope", "nope").await;
+        let r = handle(Err("no".into()), &request("GET", "nope", "nope")).await;
         assert_eq!(r.status, 404);
         for method in ["POST", "PUT", "DELETE", "PATCH", "HEAD", ""] {
             for route in ["labels", "catalog", "nope"] {
-                let r = handle(Err("no".into()), method, route, route).await;
+                let r = handle(Err("no".into()), &request(method, route, route)).await;
                 assert_eq!(r.status, 405, "{method} {route}");
             }
         }
-        let r = handle(Err("settings broken".into()), "GET", "labels", "labels").await;
+        for method in ["PUT", "DELETE", "PATCH", "HEAD", ""] {
+            let r = handle(
+                Err("no".into()),
+                &request(method, "api/v1/labels", "api/v1/labels"),
+            )
+            .await;
+            assert_eq!(r.status, 405, "{method}");
+        }
+        for path in [
+            "api/v1/status/config",
+            "api/v1/admin/tsdb/snapshot",
+            "api/v1",
+            "api/v2/query",
+        ] {
+            let r = handle(Err("no".into()), &request("GET", path, path)).await;
+            assert_eq!(r.status, 404, "{path}");
+        }
+        let r = handle(
+            Err("settings broken".into()),
+            &request("GET", "labels", "labels"),
+        )
+        .await;
         assert_eq!(r.status, 400);
-        let r = handle(Err("settings broken".into()), "GET", "/catalog", "catalog").await;
+        let r = handle(
+            Err("settings broken".into()),
+            &request("GET", "/catalog", "catalog"),
+        )
+        .await;
         assert_eq!(r.status, 200);
         let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap_or_default();
         assert_eq!(v.as_array().map(Vec::len), Some(catalog::METRICS.len()));

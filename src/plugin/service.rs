@@ -355,6 +355,9 @@ impl Diagnostics for PluginService {
     }
 }
 
+/// The largest body part of one CallResource message.
+const RESOURCE_CHUNK: usize = 1 << 20;
+
 type ResourceStream = Pin<
     Box<dyn futures_util::Stream<Item = Result<pluginv2::CallResourceResponse, Status>> + Send>,
 >;
@@ -373,21 +376,49 @@ impl Resource for PluginService {
             Err(e) => Err(e.to_string()),
             Ok(instance) => instance.state.as_ref().map_err(ToString::to_string),
         };
-        let answer = resources::handle(ready, &req.method, &req.path, &req.url).await;
+        let content_type = req
+            .headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+            .and_then(|(_, v)| v.values.first())
+            .map(String::as_str);
+        let call = resources::ResourceRequest {
+            method: &req.method,
+            path: &req.path,
+            url: &req.url,
+            body: &req.body,
+            content_type,
+        };
+        let answer = resources::handle(ready, &call).await;
         let redactor = Redactor::of_context(req.plugin_context.as_ref());
         let headers = HashMap::from([(
             "Content-Type".to_string(),
             pluginv2::StringList {
-                values: vec!["application/json".to_string()],
+                values: vec![answer.content_type],
             },
         )]);
-        let response = pluginv2::CallResourceResponse {
-            code: i32::from(answer.status),
-            headers,
-            body: redactor.redact_bytes(answer.body).into(),
-        };
-        Ok(Response::new(Box::pin(stream::once(async move {
-            Ok(response)
-        }))))
+        // Large answers (Prometheus mode passes bodies on) go in parts;
+        // Grafana joins them, status and headers coming with the first.
+        let body = redactor.redact_bytes(answer.body);
+        let mut parts: Vec<Vec<u8>> = body.chunks(RESOURCE_CHUNK).map(<[u8]>::to_vec).collect();
+        if parts.is_empty() {
+            parts.push(Vec::new());
+        }
+        let code = i32::from(answer.status);
+        let messages: Vec<pluginv2::CallResourceResponse> = parts
+            .into_iter()
+            .enumerate()
+            .map(|(i, part)| pluginv2::CallResourceResponse {
+                code: if i == 0 { code } else { 0 },
+                headers: if i == 0 {
+                    headers.clone()
+                } else {
+                    HashMap::new()
+                },
+                body: part.into(),
+            })
+            .collect();
+        let responses = messages.into_iter().map(Ok);
+        Ok(Response::new(Box::pin(stream::iter(responses))))
     }
 }

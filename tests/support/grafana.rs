@@ -320,6 +320,59 @@ impl Plugin {
     }
 
     /// `GET <path_and_query>` on the plugin's resources: status and JSON body.
+    /// CallResource with any method and, for a POST, a form body (as
+    /// Grafana's Prometheus query editor sends them): status, content type
+    /// and body, joined from every part of the answer.
+    pub async fn resource_call(
+        &self,
+        ds: &Datasource,
+        method: &str,
+        path_and_query: &str,
+        form: Option<&str>,
+    ) -> Result<(i32, String, Vec<u8>), String> {
+        let path = path_and_query.split('?').next().unwrap_or("").to_string();
+        let mut headers = HashMap::new();
+        if form.is_some() {
+            headers.insert(
+                "Content-Type".to_string(),
+                pluginv2::StringList {
+                    values: vec!["application/x-www-form-urlencoded".to_string()],
+                },
+            );
+        }
+        let mut stream = ResourceClient::new(self.channel())
+            .call_resource(pluginv2::CallResourceRequest {
+                plugin_context: Some(ds.context()),
+                path,
+                method: method.to_string(),
+                url: path_and_query.to_string(),
+                headers,
+                body: form.unwrap_or("").as_bytes().to_vec().into(),
+            })
+            .await
+            .map_err(|e| format!("CallResource: {e}"))?
+            .into_inner();
+        let (mut code, mut content_type, mut body) = (0, String::new(), Vec::new());
+        while let Some(part) = stream
+            .message()
+            .await
+            .map_err(|e| format!("CallResource: {e}"))?
+        {
+            if part.code != 0 {
+                code = part.code;
+            }
+            if let Some(ct) = part
+                .headers
+                .get("Content-Type")
+                .and_then(|v| v.values.first())
+            {
+                content_type = ct.clone();
+            }
+            body.extend_from_slice(&part.body);
+        }
+        Ok((code, content_type, body))
+    }
+
     pub async fn resource(
         &self,
         ds: &Datasource,
