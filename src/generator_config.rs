@@ -59,7 +59,15 @@ struct File {
     runbook_url: Option<String>,
     alerts: BTreeMap<String, AlertOverride>,
     slo: Option<crate::alerts::slo::SloConfig>,
+    cost: CostFile,
     kubernetes: KubeFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct CostFile {
+    gpu_hour: Option<f64>,
+    gpus_per_instance: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -83,6 +91,8 @@ struct KubeFile {
     grafana_instance_labels: Option<BTreeMap<String, String>>,
     grafana_datasource_uid: Option<String>,
     plugin_url: Option<String>,
+    dcgm_pod_labels: Option<BTreeMap<String, String>>,
+    dcgm_port_name: Option<String>,
 }
 
 /// Reads and validates `path`.
@@ -172,6 +182,25 @@ pub fn parse(text: &str, path: &Path) -> Result<GeneratorConfig, ConfigError> {
         a.slo = Some(slo);
     }
 
+    if let Some(price) = file.cost.gpu_hour {
+        if !(price.is_finite() && price > 0.0) {
+            return Err(invalid(
+                "cost.gpu_hour",
+                format!("{price} is not a price: give the cost of one GPU-hour, a positive number"),
+            ));
+        }
+        a.cost.gpu_hour = price;
+    }
+    if let Some(gpus) = file.cost.gpus_per_instance {
+        if gpus == 0 {
+            return Err(invalid(
+                "cost.gpus_per_instance",
+                "must be at least 1 (a vLLM server runs on one GPU or more)".into(),
+            ));
+        }
+        a.cost.gpus_per_instance = gpus;
+    }
+
     let k = &mut cfg.kube;
     let kf = file.kubernetes;
     if let Some(job) = kf.job {
@@ -242,6 +271,15 @@ pub fn parse(text: &str, path: &Path) -> Result<GeneratorConfig, ConfigError> {
             *slot = v;
         }
     }
+    if let Some(labels) = kf.dcgm_pod_labels {
+        if labels.is_empty() {
+            return Err(invalid(
+                "kubernetes.dcgm_pod_labels",
+                "needs at least one label, or the monitor selects every pod".into(),
+            ));
+        }
+        k.dcgm_pod_labels = labels.into_iter().collect();
+    }
     if let Some(labels) = kf.grafana_instance_labels {
         if labels.is_empty() {
             return Err(invalid(
@@ -253,6 +291,11 @@ pub fn parse(text: &str, path: &Path) -> Result<GeneratorConfig, ConfigError> {
     }
     for (key, value, slot) in [
         ("kubernetes.port_name", kf.port_name, &mut k.port_name),
+        (
+            "kubernetes.dcgm_port_name",
+            kf.dcgm_port_name,
+            &mut k.dcgm_port_name,
+        ),
         ("kubernetes.release", kf.release, &mut k.release),
         ("kubernetes.namespace", kf.namespace, &mut k.namespace),
         (

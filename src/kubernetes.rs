@@ -4,7 +4,7 @@
 //! stack's files (never hand-kept copies).
 //!
 //! ```text
-//! base/                               PodMonitor, PrometheusRule, dashboard ConfigMaps
+//! base/                               PodMonitors (vLLM, DCGM exporter), PrometheusRule, dashboard ConfigMaps
 //! overlays/kube-prometheus-stack      the `release` label its selectors need, namespace
 //! overlays/service-monitor            a ServiceMonitor instead of the PodMonitor
 //! overlays/grafana-alerting           Grafana-managed rules (sidecar ConfigMap) instead of the PrometheusRule
@@ -74,6 +74,11 @@ pub struct KubeConfig {
     /// Where Grafana downloads the plugin zip (`scripts/package-plugin.sh`
     /// builds it) in the Helm values.
     pub plugin_url: String,
+    /// Label selector of NVIDIA's DCGM exporter pods (its Helm chart's
+    /// labels by default).
+    pub dcgm_pod_labels: Vec<(String, String)>,
+    /// Name of the exporter's container port serving `/metrics`.
+    pub dcgm_port_name: String,
 }
 
 impl Default for KubeConfig {
@@ -90,6 +95,8 @@ impl Default for KubeConfig {
             grafana_instance_labels: vec![("dashboards".into(), "grafana".into())],
             grafana_datasource_uid: "prometheus".into(),
             plugin_url: PLUGIN_URL_PLACEHOLDER.into(),
+            dcgm_pod_labels: vec![("app.kubernetes.io/name".into(), "dcgm-exporter".into())],
+            dcgm_port_name: "metrics".into(),
         }
     }
 }
@@ -168,6 +175,37 @@ fn monitor(kind: &str, endpoints: &str, kube: &KubeConfig) -> Value {
         },
     })
 }
+
+/// The PodMonitor of NVIDIA's DCGM exporter (a DaemonSet): its own job, and
+/// `honorLabels`, so that the `pod`, `namespace` and `container` its
+/// Kubernetes pod mapping puts on a GPU name the vLLM pod using it (the
+/// GPUs & cost dashboard joins on `pod`) instead of becoming `exported_*`.
+fn dcgm_pod_monitor(kube: &KubeConfig) -> Value {
+    let labels: serde_json::Map<String, Value> = kube
+        .dcgm_pod_labels
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+        .collect();
+    json!({
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PodMonitor",
+        "metadata": metadata(DCGM_MONITOR, "gpu-metrics"),
+        "spec": {
+            "namespaceSelector": { "any": true },
+            "selector": { "matchLabels": labels },
+            "podMetricsEndpoints": [{
+                "port": kube.dcgm_port_name,
+                "path": "/metrics",
+                "interval": kube.scrape_interval,
+                "scrapeTimeout": kube.scrape_timeout,
+                "honorLabels": true,
+            }],
+        },
+    })
+}
+
+/// The DCGM exporter's PodMonitor's name.
+const DCGM_MONITOR: &str = "dcgm-exporter";
 
 fn pod_monitor(kube: &KubeConfig) -> Value {
     monitor("PodMonitor", "podMetricsEndpoints", kube)
@@ -254,7 +292,7 @@ fn base_kustomization(cfg: &AlertConfig) -> Value {
     json!({
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
-        "resources": ["podmonitor.yaml", "prometheusrule.yaml", "recordingrule.yaml"],
+        "resources": ["podmonitor.yaml", "dcgm-podmonitor.yaml", "prometheusrule.yaml", "recordingrule.yaml"],
         "configMapGenerator": generators,
     })
 }
@@ -493,6 +531,10 @@ pub fn files(cfg: &AlertConfig, kube: &KubeConfig) -> Result<Vec<(String, String
         (
             "base/podmonitor.yaml".to_string(),
             yaml("the PodMonitor", &pod_monitor(kube))?,
+        ),
+        (
+            "base/dcgm-podmonitor.yaml".to_string(),
+            yaml("the DCGM exporter's PodMonitor", &dcgm_pod_monitor(kube))?,
         ),
         (
             "base/prometheusrule.yaml".to_string(),

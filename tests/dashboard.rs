@@ -195,6 +195,10 @@ fn queries_read_only_defined_variables() {
                     .chars()
                     .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
                     .collect();
+                // `$1`: a label_replace back-reference, which Grafana leaves.
+                if var.starts_with(|c: char| c.is_ascii_digit()) {
+                    continue;
+                }
                 if !defined.contains(&var.as_str()) && !builtins.contains(&var.as_str()) {
                     problems.push(format!(
                         "{name} \"{}\": ${var} is not defined",
@@ -319,7 +323,7 @@ mod lint {
     use super::*;
     use promql_parser::parser::Expr;
     use std::time::Duration;
-    use vllm_grafana::catalog::{Kind, Scope};
+    use vllm_grafana::catalog::{dcgm, Kind, Scope};
 
     /// Stands in for `$__rate_interval` so its use can be told from a
     /// hand-written window; no query spells this duration itself.
@@ -331,6 +335,8 @@ mod lint {
         promql_parser::parser::parse(&inspect::interpolate(expr, |name| match name {
             "__rate_interval" => Some(format!("{}s", RATE_INTERVAL_SENTINEL.as_secs())),
             "__interval" | "__range" => Some("1h".to_string()),
+            "__range_s" => Some("3600".to_string()),
+            n if promql::number_vars::ALL.contains(&n) => Some("1".to_string()),
             _ => None,
         }))
     }
@@ -380,7 +386,18 @@ mod lint {
     pub fn selectors_are_scoped(queries: &[PanelQuery]) -> Vec<String> {
         each_query(queries, |ast| {
             let mut out = Vec::new();
-            for s in inspect::selectors(ast) {
+            let selectors = inspect::selectors(ast);
+            // The DCGM exporter is a target of its own: its series are
+            // scoped by the join to the selected vLLM servers instead.
+            let gpu = selectors.iter().any(|s| dcgm::lookup(&s.name).is_some());
+            let joined = selectors.iter().any(|s| def(&s.name).is_some());
+            if gpu && !joined {
+                out.push("reads DCGM series without joining them to vLLM's".to_string());
+            }
+            for s in selectors {
+                if dcgm::lookup(&s.name).is_some() {
+                    continue;
+                }
                 let mut want = vec![("job", "$job")];
                 if let Some(m) = def(&s.name) {
                     want.push(("instance", "$instance"));
@@ -476,6 +493,7 @@ mod lint {
                 .into_iter()
                 .filter(|n| {
                     def(n).is_none()
+                        && dcgm::lookup(n).is_none()
                         && !promql::SCRAPE_SERIES.contains(&n.as_str())
                         && !recorded.contains(n)
                 })
@@ -823,6 +841,12 @@ fn exposed_with_everything(version: Version) -> HashSet<String> {
         .filter(|m| m.exposed_at(version, engine, false))
         .flat_map(|m| m.sample_names())
         .chain(promql::SCRAPE_SERIES.iter().map(|s| s.to_string()))
+        // A DCGM exporter beside vLLM, with SM activity in its counters.
+        .chain(
+            catalog::dcgm::DCGM_METRICS
+                .iter()
+                .map(|m| m.name.to_string()),
+        )
         .collect();
     let recorded = vllm_grafana::alerts::recording::records_of(&|n| names.contains(n));
     names.extend(recorded);

@@ -103,6 +103,7 @@ fn variable(job: &str, d: &serde_json::Value, name: &str) -> Option<String> {
         "instance" | "model_name" | "engine" => Some(".*".to_string()),
         "__rate_interval" | "__interval" => Some("10s".to_string()),
         "__range" => Some("1m".to_string()),
+        "__range_s" => Some("60".to_string()),
         other => d["templating"]["list"]
             .as_array()?
             .iter()
@@ -331,4 +332,153 @@ fn empty_board_panels(
         }
     }
     (failures, checked)
+}
+
+/// A simulated vLLM server with its DCGM exporter (two GPUs per engine),
+/// serving `requests_per_second`; the addresses of both.
+async fn simulator_with_gpus(
+    requests_per_second: f64,
+    pod_labels: bool,
+) -> (std::net::SocketAddr, std::net::SocketAddr, SimConfig) {
+    let cfg = SimConfig {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        models: 1,
+        engines: 2,
+        requests_per_second,
+        gpus_per_engine: 2,
+        dcgm_listen: "127.0.0.1:0".parse().expect("addr"),
+        dcgm_pod_labels: pod_labels,
+        ..SimConfig::default()
+    };
+    let server = simulator::bind(cfg.clone()).await.expect("bind simulator");
+    let addr = server.local_addr();
+    let gpus = server.dcgm_addr().expect("the simulated exporter");
+    tokio::spawn(server.run(std::future::pending()));
+    (addr, gpus, cfg)
+}
+
+/// Every query of the GPUs & cost dashboard under `scoping` against `prom`
+/// (jobs `vllm` and `dcgm`): the failures, and how many ran.
+fn gpu_board_failures(
+    prom: &Prometheus,
+    scoping: &Scoping,
+    deployment_cost: &dashboard::CostConfig,
+) -> (Vec<String>, usize) {
+    let deployment = dashboard::Deployment {
+        scoping: scoping.clone(),
+        slo: None,
+        cost: deployment_cost.clone(),
+    };
+    let board = dashboard::all_for(DatasourceFlavor::Prometheus, &deployment)
+        .into_iter()
+        .map(|(_, d)| d)
+        .find(|d| d.uid == dashboard::gpu(DatasourceFlavor::Prometheus).uid)
+        .expect("the GPUs & cost dashboard");
+    let json: serde_json::Value =
+        serde_json::from_str(&dashboard::render(&board)).expect("dashboard JSON");
+    let mut failures = Vec::new();
+    let mut ran = 0;
+    for q in dashboard::panels_queries(&board) {
+        let expr = interpolate(&q.expr, |v| variable("vllm", &json, v));
+        ran += 1;
+        match tokio::task::block_in_place(|| prom.query(&expr)) {
+            Ok(v) if v["result"].as_array().is_some_and(|r| !r.is_empty()) => {}
+            Ok(_) => failures.push(format!(
+                "\"{}\" {}: no series: {expr}",
+                q.panel_title, q.ref_id
+            )),
+            Err(e) => failures.push(format!("\"{}\" {}: {e}: {expr}", q.panel_title, q.ref_id)),
+        }
+    }
+    (failures, ran)
+}
+
+/// One Prometheus scraping a vLLM server as `vllm` (with `vllm_labels`) and
+/// its DCGM exporter as `dcgm` (honouring the exporter's pod labels), after
+/// 12 scrapes of each.
+fn start_gpu_prometheus(
+    vllm: std::net::SocketAddr,
+    dcgm: std::net::SocketAddr,
+    vllm_labels: &[(&str, &str)],
+) -> Prometheus {
+    let labels: Vec<String> = vllm_labels
+        .iter()
+        .map(|(k, v)| format!("{k}: \"{v}\""))
+        .collect();
+    let config = format!(
+        "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: vllm\n    static_configs:\n      - targets: [\"{vllm}\"]\n        labels: {{{}}}\n  - job_name: dcgm\n    honor_labels: true\n    static_configs:\n      - targets: [\"{dcgm}\"]\n",
+        labels.join(", ")
+    );
+    tokio::task::block_in_place(|| {
+        let prom = Prometheus::launch(&config, common::prometheus::Data::Fresh, &[])
+            .unwrap_or_else(|e| panic!("{e}"));
+        for job in ["vllm", "dcgm"] {
+            prom.wait_for_scrapes(job, 1, 12, Duration::from_secs(60))
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        prom
+    })
+}
+
+/// The GPU rows join the exporter to vLLM by host (both on 127.0.0.1 here),
+/// the cost rows count its GPUs: every query of the GPUs & cost dashboard
+/// returns series, busy and idle (cost per token then reads "idle", NaN).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gpu_and_cost_panels_answer_beside_a_dcgm_exporter() {
+    for rps in [20.0, 0.0] {
+        let (vllm, gpus, _) = simulator_with_gpus(rps, false).await;
+        let prom = start_gpu_prometheus(vllm, gpus, &[]);
+        let (failures, ran) = gpu_board_failures(&prom, &Scoping::default(), &Default::default());
+        assert!(ran > 25, "only {ran} queries");
+        assert!(
+            failures.is_empty(),
+            "at {rps} requests/s:\n{}",
+            failures.join("\n")
+        );
+        // Four GPUs (two engines, two each) on the server's host, counted
+        // for the cost too.
+        let gpus_per_server =
+            dashboard::panels_queries(&dashboard::gpu(DatasourceFlavor::Prometheus))
+                .into_iter()
+                .find(|q| q.panel_title == "GPU cost per hour")
+                .expect("panel");
+        let expr = interpolate(&gpus_per_server.expr, |v| match v {
+            "gpu_hour_cost" => Some("2".to_string()),
+            // Not used: the exporter counts the GPUs.
+            "gpus_per_instance" => Some("100".to_string()),
+            other => variable("vllm", &serde_json::Value::Null, other),
+        });
+        let answer = tokio::task::block_in_place(|| prom.query(&expr)).expect("query");
+        let value = answer["result"][0]["value"][1].as_str().unwrap_or_default();
+        assert_eq!(value, "8", "4 GPUs at 2 per hour: {answer}");
+    }
+}
+
+/// On Kubernetes (instance label `pod`), the GPU series carry the pod using
+/// them (the exporter's pod mapping) and join on it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gpu_panels_join_by_pod_on_kubernetes() {
+    let (vllm, gpus, cfg) = simulator_with_gpus(20.0, true).await;
+    let exporter = simulator::dcgm_snapshot(&cfg, Duration::from_secs(60));
+    // The first pod and namespace the exporter names: the vLLM target's.
+    let label = |name: &str| {
+        exporter
+            .split(&format!(",{name}=\""))
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .unwrap_or_else(|| panic!("no {name} label"))
+            .to_string()
+    };
+    let (pod, namespace) = (label("pod"), label("namespace"));
+    let prom = start_gpu_prometheus(vllm, gpus, &[("namespace", &namespace), ("pod", &pod)]);
+    let (failures, ran) = gpu_board_failures(
+        &prom,
+        &kubernetes_scoping(&namespace),
+        &dashboard::CostConfig {
+            gpu_hour: 3.5,
+            gpus_per_instance: 8,
+        },
+    );
+    assert!(ran > 25, "only {ran} queries");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

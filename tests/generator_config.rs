@@ -283,3 +283,40 @@ fn an_empty_file_reproduces_the_committed_output() {
         assert_eq!(code, 0, "{args:?}: {text}");
     }
 }
+
+#[test]
+fn the_cost_section_sets_the_dashboard_defaults_and_names_its_mistakes() {
+    let path = Path::new("cost.yaml");
+    let cfg = generator_config::parse("cost:\n  gpu_hour: 2.5\n  gpus_per_instance: 4\n", path)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(cfg.alerts.cost.gpu_hour, 2.5);
+    assert_eq!(cfg.alerts.cost.gpus_per_instance, 4);
+    let d = dashboard::all_for(
+        DatasourceFlavor::Prometheus,
+        &dashboard::Deployment::of(&cfg.alerts),
+    );
+    let gpu = &d
+        .iter()
+        .find(|(name, _)| name == "vllm-gpu.json")
+        .expect("the GPUs & cost dashboard")
+        .1;
+    let value = |name: &str| {
+        gpu.templating
+            .list
+            .iter()
+            .find(|v| v.name == name)
+            .map(|v| v.query.clone())
+    };
+    assert_eq!(value(dashboard::GPU_HOUR_COST).as_deref(), Some("2.5"));
+    assert_eq!(value(dashboard::GPUS_PER_INSTANCE).as_deref(), Some("4"));
+    for (text, key) in [
+        ("cost:\n  gpu_hour: -1\n", "cost.gpu_hour"),
+        ("cost:\n  gpu_hour: .nan\n", "cost.gpu_hour"),
+        ("cost:\n  gpus_per_instance: 0\n", "cost.gpus_per_instance"),
+    ] {
+        let e = generator_config::parse(text, path).expect_err(text);
+        assert!(e.to_string().contains(&format!("`{key}`")), "{e}");
+    }
+    let e = generator_config::parse("cost:\n  gpu_hours: 2\n", path).expect_err("a typo");
+    assert!(e.to_string().contains("gpu_hours"), "{e}");
+}

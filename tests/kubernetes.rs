@@ -64,7 +64,13 @@ fn every_overlay_renders_the_objects_it_promises() {
     let dashboards =
         vllm_grafana::dashboard::all(vllm_grafana::dashboard::DatasourceFlavor::Prometheus).len();
     let mut rules_and_dashboards = vec!["ConfigMap"; dashboards];
-    rules_and_dashboards.extend(["PodMonitor", "PrometheusRule", "PrometheusRule"]);
+    // vLLM's PodMonitor and the DCGM exporter's.
+    rules_and_dashboards.extend([
+        "PodMonitor",
+        "PodMonitor",
+        "PrometheusRule",
+        "PrometheusRule",
+    ]);
     assert_eq!(kinds(&base), rules_and_dashboards);
     let kps = kustomize("overlays/kube-prometheus-stack");
     assert_eq!(kinds(&kps), rules_and_dashboards);
@@ -78,7 +84,7 @@ fn every_overlay_renders_the_objects_it_promises() {
     // The label does not leak into the pod selector.
     let pm = kps
         .iter()
-        .find(|o| o["kind"] == "PodMonitor")
+        .find(|o| o["kind"] == "PodMonitor" && o["metadata"]["name"] == "vllm")
         .expect("PodMonitor");
     assert!(
         pm["spec"]["selector"]["matchLabels"]["release"].is_null(),
@@ -86,8 +92,26 @@ fn every_overlay_renders_the_objects_it_promises() {
     );
     let sm = kustomize("overlays/service-monitor");
     let mut expected = vec!["ConfigMap"; dashboards];
-    expected.extend(["PrometheusRule", "PrometheusRule", "ServiceMonitor"]);
+    // The DCGM exporter stays on its PodMonitor (a DaemonSet has no Service of ours).
+    expected.extend([
+        "PodMonitor",
+        "PrometheusRule",
+        "PrometheusRule",
+        "ServiceMonitor",
+    ]);
     assert_eq!(kinds(&sm), expected);
+    let dcgm = base
+        .iter()
+        .find(|o| o["metadata"]["name"] == "dcgm-exporter")
+        .expect("the DCGM exporter's PodMonitor");
+    let endpoint = &dcgm["spec"]["podMetricsEndpoints"][0];
+    // The exporter's pod labels name the vLLM pod using each GPU.
+    assert_eq!(endpoint["honorLabels"], true, "{dcgm}");
+    assert_eq!(endpoint["port"], "metrics");
+    assert_eq!(
+        dcgm["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"],
+        "dcgm-exporter"
+    );
 }
 
 #[test]

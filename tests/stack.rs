@@ -326,3 +326,34 @@ fn grafana_image_carries_the_plugin_unsigned_loading_allowed() {
     .expect("json");
     assert_eq!(plugin["id"], id);
 }
+
+/// The demo simulator also serves a DCGM exporter, and Prometheus scrapes it
+/// as its own job keeping the exporter's labels: the GPUs & cost dashboard
+/// and the GPU alerts have data in the stack.
+#[test]
+fn the_stack_scrapes_the_simulated_dcgm_exporter() {
+    let c = yaml("docker-compose.yml");
+    let command: Vec<&str> = c["services"]["simulator"]["command"]
+        .as_array()
+        .expect("command")
+        .iter()
+        .filter_map(|x| x.as_str())
+        .collect();
+    let after = |flag: &str| {
+        command
+            .iter()
+            .position(|x| *x == flag)
+            .and_then(|i| command.get(i + 1).copied())
+    };
+    assert!(command.contains(&"--dcgm"), "{command:?}");
+    assert_eq!(after("--dcgm-listen"), Some("0.0.0.0:9400"));
+    let prom = yaml("prometheus/prometheus.yml");
+    let job = prom["scrape_configs"]
+        .as_array()
+        .expect("scrape_configs")
+        .iter()
+        .find(|j| j["job_name"] == "dcgm")
+        .expect("a dcgm job");
+    assert_eq!(job["honor_labels"], true);
+    assert_eq!(job["static_configs"][0]["targets"][0], "simulator:9400");
+}

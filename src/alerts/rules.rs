@@ -1,5 +1,6 @@
 //! The alert rules themselves, independent of the file format they end up in.
 
+use crate::catalog::dcgm::labels as dcgm;
 use crate::catalog::names;
 use crate::promql::{
     self, histogram_quantile, max, sum, sum_rate, version_proof, Cmp, Expr, Scoping, Selector,
@@ -26,6 +27,8 @@ pub struct AlertConfig {
     pub overrides: BTreeMap<String, AlertOverride>,
     /// Service-level objectives, when configured.
     pub slo: Option<super::slo::SloConfig>,
+    /// GPU-hour price and GPUs per server for the GPUs & cost dashboard.
+    pub cost: crate::dashboard::CostConfig,
 }
 
 /// What a deployment changes in one alert.
@@ -68,6 +71,7 @@ impl Default for AlertConfig {
             scoping: Scoping::default(),
             overrides: BTreeMap::new(),
             slo: None,
+            cost: crate::dashboard::CostConfig::default(),
         }
     }
 }
@@ -139,9 +143,11 @@ impl AlertRule {
         };
         let instance = cfg.scoping.text("{{ $labels.instance }}");
         self.description_with(&shown, &instance, "{{ $labels.model_name }}")
+            .replace("{gpu}", "{{ $labels.gpu }}")
     }
 
-    /// The description with placeholders replaced by the given texts.
+    /// The description with placeholders replaced by the given texts
+    /// (`{gpu}`, in GPU alerts, is left for the caller).
     pub fn description_with(&self, value: &str, instance: &str, model: &str) -> String {
         self.description
             .replace("{value}", value)
@@ -155,6 +161,9 @@ impl AlertRule {
 }
 
 const BY_MODEL: &[&str] = &["job", "instance", "model_name"];
+/// One GPU as the DCGM exporter names it: its scrape target (or, with pod
+/// mapping and a pod instance label, the pod using it), index and node.
+const BY_GPU: &[&str] = &["job", "instance", dcgm::GPU, dcgm::HOSTNAME];
 const BY_ENGINE: &[&str] = &["job", "instance", "model_name", "engine"];
 
 /// A selector scoped to the vLLM job(s) only: alerts watch every instance,
@@ -219,6 +228,13 @@ fn default_rules(cfg: &AlertConfig) -> Vec<AlertRule> {
             + Expr::select(&sel(cfg, names::NUM_REQUESTS_WAITING)),
     );
     let generating = sum_rate(&sel(cfg, names::GENERATION_TOKENS), BY_ENGINE);
+    // DCGM exporter series: its own job, so not scoped by the vLLM job.
+    let gpu = |name: &str| Expr::select(&Selector::bare(name));
+    let fb_used = max(
+        BY_GPU,
+        gpu(names::DCGM_FB_USED) / (gpu(names::DCGM_FB_USED) + gpu(names::DCGM_FB_FREE)),
+    );
+    let gpu_temp = max(BY_GPU, gpu(names::DCGM_GPU_TEMP));
     vec![
         AlertRule {
             name: "VllmHighRequestQueue",
@@ -310,6 +326,35 @@ fn default_rules(cfg: &AlertConfig) -> Vec<AlertRule> {
             description: "{value} requests are running or waiting on {instance} (model {model}) but no token was generated for the whole window: the engine is stuck. Restart it and read its log.",
             value_format: ValueFormat::Count,
             by: BY_ENGINE,
+        },
+        // vLLM claims --gpu-memory-utilization (0.9) of every GPU at start,
+        // so ~90% used is its normal state; only the last few percent mean
+        // the next allocation fails.
+        AlertRule {
+            name: "VllmGpuMemoryNearlyFull",
+            query: fb_used,
+            grafana_query: None,
+            cmp: Cmp::Gt,
+            threshold: 0.98,
+            for_: "10m".into(),
+            severity: Severity::Warning,
+            summary: "GPU memory is nearly exhausted",
+            description: "GPU {gpu} of {instance} has {value} of its usable memory in use, beyond what vLLM reserves (--gpu-memory-utilization, 0.9 by default): the next allocation fails with CUDA out of memory. Look for other processes on the GPU or lower --gpu-memory-utilization.",
+            value_format: ValueFormat::Percent,
+            by: BY_GPU,
+        },
+        AlertRule {
+            name: "VllmGpuTemperatureHigh",
+            query: gpu_temp,
+            grafana_query: None,
+            cmp: Cmp::Gt,
+            threshold: 85.0,
+            for_: "10m".into(),
+            severity: Severity::Warning,
+            summary: "GPU is hot enough to throttle",
+            description: "GPU {gpu} of {instance} is at {value} °C, near the slowdown temperature of datacenter GPUs: the driver lowers its clocks and tokens come slower. Check the node's cooling, fans and airflow.",
+            value_format: ValueFormat::Count,
+            by: BY_GPU,
         },
     ]
 }

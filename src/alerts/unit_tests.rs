@@ -11,6 +11,9 @@ use std::collections::BTreeMap;
 const INSTANCE: &str = "gpu-1:8000";
 const MODEL: &str = "llama";
 const ENGINE: &str = "0";
+/// The GPU of the DCGM cases: its index and node.
+const GPU: &str = "0";
+const GPU_HOST: &str = "gpu-1";
 
 /// One input scenario for one alert.
 struct Case {
@@ -128,6 +131,28 @@ fn stalled(generated: &'static str) -> Vec<(String, &'static str)> {
         (series(names::NUM_REQUESTS_WAITING, &[]), "2x30"),
         (series(names::GENERATION_TOKENS, &[]), generated),
     ]
+}
+
+/// A DCGM exporter series of one GPU (no vLLM labels).
+fn gpu_series(name: &str) -> String {
+    use crate::catalog::dcgm::labels;
+    format!(
+        "{name}{{instance=\"{INSTANCE}\",{}=\"{GPU}\",{}=\"{GPU_HOST}\"}}",
+        labels::GPU,
+        labels::HOSTNAME
+    )
+}
+
+fn framebuffer(used: &'static str, free: &'static str) -> Vec<(String, &'static str)> {
+    vec![
+        (gpu_series(names::DCGM_FB_USED), used),
+        (gpu_series(names::DCGM_FB_FREE), free),
+    ]
+}
+
+/// Only vLLM's series: no DCGM exporter is scraped.
+fn no_exporter() -> Vec<(String, &'static str)> {
+    vec![(series(names::NUM_REQUESTS_RUNNING, &[]), "3x30")]
 }
 
 fn up(value: &'static str) -> Vec<(String, &'static str)> {
@@ -306,6 +331,48 @@ fn cases() -> Vec<Case> {
             series: stalled("0+600x30"),
             fires_with: None,
         },
+        Case {
+            alert: "VllmGpuMemoryNearlyFull",
+            what: "a GPU with 500 MiB left",
+            series: framebuffer("80000x30", "500x30"),
+            fires_with: Some("99.38%"),
+        },
+        Case {
+            alert: "VllmGpuMemoryNearlyFull",
+            what: "vLLM's own reservation (gpu_memory_utilization 0.9)",
+            series: framebuffer("73403x30", "7611x30"),
+            fires_with: None,
+        },
+        Case {
+            alert: "VllmGpuMemoryNearlyFull",
+            what: "no DCGM exporter",
+            series: no_exporter(),
+            fires_with: None,
+        },
+        Case {
+            alert: "VllmGpuTemperatureHigh",
+            what: "a GPU at 88 °C",
+            series: vec![(gpu_series(names::DCGM_GPU_TEMP), "88x30")],
+            fires_with: Some("88"),
+        },
+        Case {
+            alert: "VllmGpuTemperatureHigh",
+            what: "a brief spike to 90 °C",
+            series: vec![(gpu_series(names::DCGM_GPU_TEMP), "70x15 90x5 70x10")],
+            fires_with: None,
+        },
+        Case {
+            alert: "VllmGpuTemperatureHigh",
+            what: "a GPU at 70 °C",
+            series: vec![(gpu_series(names::DCGM_GPU_TEMP), "70x30")],
+            fires_with: None,
+        },
+        Case {
+            alert: "VllmGpuTemperatureHigh",
+            what: "no DCGM exporter",
+            series: no_exporter(),
+            fires_with: None,
+        },
     ]
 }
 
@@ -363,6 +430,8 @@ fn expected(rule: &AlertRule, cfg: &AlertConfig, labelling: &Labelling, value: &
                 .map_or(String::new(), |(_, v)| v.clone()),
             "instance" => INSTANCE.to_string(),
             "model_name" => MODEL.to_string(),
+            crate::catalog::dcgm::labels::GPU => GPU.to_string(),
+            crate::catalog::dcgm::labels::HOSTNAME => GPU_HOST.to_string(),
             _ => ENGINE.to_string(),
         };
         labels.insert(cfg.scoping.label(label), v);
@@ -385,7 +454,8 @@ fn expected(rule: &AlertRule, cfg: &AlertConfig, labelling: &Labelling, value: &
             ("summary", rule.summary.to_string()),
             (
                 "description",
-                rule.description_with(&format!("{value}{suffix}"), INSTANCE, MODEL),
+                rule.description_with(&format!("{value}{suffix}"), INSTANCE, MODEL)
+                    .replace("{gpu}", GPU),
             ),
             ("runbook_url", rule.runbook_url(cfg)),
         ]),

@@ -10,6 +10,7 @@
 mod build;
 mod files;
 pub mod fleet;
+mod gpu;
 mod kit;
 mod kv_cache;
 mod latency;
@@ -22,14 +23,16 @@ mod spec_lora;
 mod variables;
 
 pub use files::{check_all, file_names, render, render_compact, write_all, DashboardError};
+pub use gpu::{CostConfig, CostError};
 pub use layout::GRID_WIDTH;
 pub use model::Dashboard;
 pub use variables::{
-    default_value, ITL_SLO, ITL_SLO_CHOICES, ITL_SLO_DEFAULT, TTFT_SLO, TTFT_SLO_CHOICES,
-    TTFT_SLO_DEFAULT,
+    default_value, GPUS_PER_INSTANCE, GPU_HOUR_COST, ITL_SLO, ITL_SLO_CHOICES, ITL_SLO_DEFAULT,
+    TTFT_SLO, TTFT_SLO_CHOICES, TTFT_SLO_DEFAULT,
 };
 
 use crate::alerts::slo::SloConfig;
+use crate::promql::gpu::GpuJoin;
 use crate::promql::Scoping;
 use model::PanelItem;
 use std::fmt;
@@ -157,6 +160,23 @@ pub fn spec_lora(flavor: DatasourceFlavor) -> Dashboard {
     )
 }
 
+/// "vLLM / GPUs & cost": the GPUs under the vLLM servers (DCGM exporter)
+/// and the cost per million tokens, with the default configuration.
+pub fn gpu(flavor: DatasourceFlavor) -> Dashboard {
+    gpu_with(flavor, GpuJoin::Host, &CostConfig::default())
+}
+
+fn gpu_with(flavor: DatasourceFlavor, join: GpuJoin, cost: &CostConfig) -> Dashboard {
+    let (file, title) = flavor.suffix();
+    gpu::dashboard(
+        flavor.plugin_id(),
+        &format!("vllm-gpu{file}"),
+        &format!("vLLM / GPUs & cost{title}"),
+        join,
+        cost,
+    )
+}
+
 /// Every dashboard of a flavour with its file name, linked to each other.
 /// The Fleet dashboard reads recording rules, which only a Prometheus
 /// server evaluates.
@@ -170,6 +190,7 @@ pub fn all(flavor: DatasourceFlavor) -> Vec<(String, Dashboard)> {
             format!("vllm-spec-decode-lora{file}.json"),
             spec_lora(flavor),
         ),
+        (format!("vllm-gpu{file}.json"), gpu(flavor)),
     ];
     if flavor == DatasourceFlavor::Prometheus {
         out.push((
@@ -188,6 +209,8 @@ pub struct Deployment {
     pub scoping: Scoping,
     /// Objectives whose error budgets the Latency & SLO dashboard shows.
     pub slo: Option<SloConfig>,
+    /// The GPUs & cost dashboard's price and GPU count defaults.
+    pub cost: CostConfig,
 }
 
 impl Deployment {
@@ -195,13 +218,25 @@ impl Deployment {
         Deployment {
             scoping: cfg.scoping.clone(),
             slo: cfg.slo.clone(),
+            cost: cfg.cost.clone(),
         }
     }
 }
 
-/// [`all`] for a deployment: its SLOs' error-budget row, then its scoping.
+/// [`all`] for a deployment: its SLOs' error-budget row, its cost defaults
+/// and GPU join, then its scoping.
 pub fn all_for(flavor: DatasourceFlavor, deployment: &Deployment) -> Vec<(String, Dashboard)> {
     let mut set = all(flavor);
+    let join = GpuJoin::for_scoping(&deployment.scoping);
+    if join != GpuJoin::Host || deployment.cost != CostConfig::default() {
+        let (file, _) = flavor.suffix();
+        let name = format!("vllm-gpu{file}.json");
+        if let Some((_, d)) = set.iter_mut().find(|(n, _)| *n == name) {
+            let links = std::mem::take(&mut d.links);
+            *d = gpu_with(flavor, join, &deployment.cost);
+            d.links = links;
+        }
+    }
     if let Some(slo) = &deployment.slo {
         let (file, _) = flavor.suffix();
         let name = format!("vllm-latency{file}.json");
@@ -223,6 +258,7 @@ pub fn all_scoped(flavor: DatasourceFlavor, scoping: &Scoping) -> Vec<(String, D
         &Deployment {
             scoping: scoping.clone(),
             slo: None,
+            cost: CostConfig::default(),
         },
     )
 }

@@ -132,6 +132,8 @@ pub enum VariableKind {
     Custom,
     /// Key/value filters Grafana adds to every query of the datasource.
     Adhoc,
+    /// A free-text value with a default (`query`).
+    Textbox,
 }
 
 /// A variable value: one string, or a list for multi-value variables.

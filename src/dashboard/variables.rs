@@ -35,6 +35,10 @@ pub const ITL_SLO_CHOICES: &[(&str, &str)] = &[
 ];
 pub const ITL_SLO_DEFAULT: &str = "0.1";
 
+/// The price of one GPU-hour and the GPUs of a vLLM server where no DCGM
+/// exporter counts them (the GPUs & cost dashboard).
+pub use crate::promql::number_vars::{GPUS_PER_INSTANCE, GPU_HOUR_COST};
+
 /// The ad-hoc filter variable's name.
 pub const FILTERS: &str = "filters";
 
@@ -159,6 +163,33 @@ pub fn default_value(name: &str) -> Option<String> {
         TTFT_SLO => Some(TTFT_SLO_DEFAULT.to_string()),
         ITL_SLO => Some(ITL_SLO_DEFAULT.to_string()),
         _ => crate::promql::inspect::sample_value(name),
+    }
+}
+
+/// A number typed on the dashboard, starting at `default`.
+pub(super) fn textbox(name: &str, display: &str, description: &str, default: &str) -> Variable {
+    let value = VariableOption {
+        selected: true,
+        text: OptionValue::One(default.to_string()),
+        value: OptionValue::One(default.to_string()),
+    };
+    Variable {
+        kind: VariableKind::Textbox,
+        name: name.to_string(),
+        label: display.to_string(),
+        description: description.to_string(),
+        datasource: None,
+        query: default.to_string(),
+        definition: None,
+        refresh: 0,
+        regex: String::new(),
+        sort: 0,
+        multi: false,
+        include_all: false,
+        all_value: None,
+        hide: 0,
+        current: Some(value.clone()),
+        options: vec![value],
     }
 }
 

@@ -34,6 +34,8 @@ fn now_ms() -> i64 {
 #[derive(Clone, Debug, Default)]
 pub struct Identity {
     pub vllm: bool,
+    /// An NVIDIA DCGM exporter (GPU metrics beside vLLM), not a broken vLLM.
+    pub gpus: bool,
     /// The vLLM release range, when it is vLLM.
     pub release: Option<String>,
     pub models: Vec<String>,
@@ -280,12 +282,16 @@ impl Scraper {
 
 /// Which vLLM release and models a page shows.
 fn identify(text: &str) -> Identity {
-    let sniffed = exposition::parse(text, exposition::Mode::Lenient)
-        .as_ref()
-        .map(sniff::sniff)
-        .unwrap_or_default();
+    let parsed = exposition::parse(text, exposition::Mode::Lenient);
+    let sniffed = parsed.as_ref().map(sniff::sniff).unwrap_or_default();
+    let gpus = parsed.as_ref().is_ok_and(|exp| {
+        exp.families
+            .iter()
+            .any(|f| crate::catalog::dcgm::is_dcgm_name(f.name))
+    });
     Identity {
         vllm: sniffed.is_vllm,
+        gpus,
         release: sniffed.is_vllm.then(|| sniffed.range()),
         models: sniffed.models.into_iter().collect(),
     }

@@ -113,6 +113,54 @@ impl Expr {
     pub fn cmp(self, op: Cmp, rhs: Expr) -> Expr {
         self.binary(op.as_str(), rhs, Prec::Comparison)
     }
+
+    /// `self op bool rhs`: 1 where the comparison holds, 0 where not (the
+    /// series stay).
+    pub fn cmp_bool(self, op: Cmp, rhs: Expr) -> Expr {
+        self.binary(&format!("{} bool", op.as_str()), rhs, Prec::Comparison)
+    }
+
+    /// `self and on (labels) rhs`: the series of `self` whose `labels`
+    /// some series of `rhs` has.
+    pub fn and_on(self, on: &[&str], rhs: Expr) -> Expr {
+        self.binary(&format!("and on ({})", on.join(", ")), rhs, Prec::AndUnless)
+    }
+
+    /// `self unless on (labels) rhs`: the series of `self` whose `labels`
+    /// no series of `rhs` has.
+    pub fn unless_on(self, on: &[&str], rhs: Expr) -> Expr {
+        self.binary(
+            &format!("unless on ({})", on.join(", ")),
+            rhs,
+            Prec::AndUnless,
+        )
+    }
+
+    /// `self or on (labels) rhs`.
+    pub fn or_on(self, on: &[&str], rhs: Expr) -> Expr {
+        self.binary(&format!("or on ({})", on.join(", ")), rhs, Prec::Or)
+    }
+
+    /// `self * on (labels) group_left () rhs` (`self` has many series per
+    /// `on` labels, `rhs` one), or `group_right` when `self` is the one.
+    pub fn mul_on(self, on: &[&str], many: Many, rhs: Expr) -> Expr {
+        let group = match many {
+            Many::Left => "group_left",
+            Many::Right => "group_right",
+        };
+        self.binary(
+            &format!("* on ({}) {group} ()", on.join(", ")),
+            rhs,
+            Prec::Multiplicative,
+        )
+    }
+}
+
+/// Which side of a many-to-one match has the many series.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Many {
+    Left,
+    Right,
 }
 
 impl std::ops::Add for Expr {
@@ -215,6 +263,23 @@ pub fn topk(k: u32, by: &[&str], e: Expr) -> Expr {
 /// `e` has no series or several), to divide a labelled vector by a total.
 pub fn scalar(e: Expr) -> Expr {
     Expr::atom(format!("scalar({e})"))
+}
+
+/// `label_replace(e, "dst", "replacement", "src", "regex")`.
+pub fn label_replace(e: Expr, dst: &str, replacement: &str, src: &str, regex: &str) -> Expr {
+    Expr::atom(format!(
+        "label_replace({e}, \"{dst}\", \"{replacement}\", \"{src}\", \"{regex}\")"
+    ))
+}
+
+/// `func(e[$__rate_interval])` for the `*_over_time` functions of gauges.
+pub fn over_time(func: &str, sel: &Selector) -> Expr {
+    range_call(func, sel)
+}
+
+/// `func((e)[range:step])`: a subquery.
+pub fn over_time_of(func: &str, e: Expr, range: &str, step: &str) -> Expr {
+    Expr::atom(format!("{func}(({e})[{range}:{step}])"))
 }
 
 /// `time()`: the evaluation time in Unix seconds.

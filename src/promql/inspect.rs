@@ -7,7 +7,8 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 /// Replaces Grafana variables (`$name`, `${name}`, `${name:format}`) with
-/// `value(name)`; variables it returns `None` for are left as they are.
+/// `value(name)`; variables it returns `None` for, and back-references such
+/// as `$1`, are left as they are.
 pub fn interpolate(expr: &str, value: impl Fn(&str) -> Option<String>) -> String {
     let mut out = String::with_capacity(expr.len());
     let mut rest = expr;
@@ -28,7 +29,10 @@ pub fn interpolate(expr: &str, value: impl Fn(&str) -> Option<String>) -> String
                 .unwrap_or(after.len());
             (&after[..len], len)
         };
-        match (name.is_empty(), value(name)) {
+        // `$1` is a regex back-reference (label_replace), never a variable:
+        // Grafana has none by that name and leaves it.
+        let reference = name.starts_with(|c: char| c.is_ascii_digit());
+        match (name.is_empty() || reference, value(name)) {
             (false, Some(v)) => out.push_str(&v),
             _ => out.push_str(&rest[pos..pos + 1 + consumed]),
         }
@@ -39,13 +43,17 @@ pub fn interpolate(expr: &str, value: impl Fn(&str) -> Option<String>) -> String
 }
 
 /// A value that makes any variable of the generated dashboards parse:
-/// intervals become `1m`, `$__range` `1h`, everything else `.*` (the
-/// variables only appear inside label matchers).
+/// intervals become `1m`, `$__range` `1h`, number variables `1`, everything
+/// else `.*` (the other variables only appear inside label matchers).
 pub fn sample_value(name: &str) -> Option<String> {
+    if super::number_vars::ALL.contains(&name) {
+        return Some("1".to_string());
+    }
     Some(
         match name {
             "__rate_interval" | "__interval" => "1m",
             "__range" => "1h",
+            "__range_s" => "3600",
             _ => ".*",
         }
         .to_string(),

@@ -8,15 +8,16 @@
 //! by [`counterpart`] in the catalog.
 
 mod expr;
+pub mod gpu;
 pub mod inspect;
 mod rename;
 mod scoping;
 mod selector;
 
 pub use expr::{
-    aggregate, count, fallback, histogram_mean, histogram_quantile, increase, max,
-    quantile_of_buckets, rate, scalar, share_at_most, sum, sum_rate, time, topk, vector,
-    version_proof, version_proof_all, Cmp, Expr,
+    aggregate, count, fallback, histogram_mean, histogram_quantile, increase, label_replace, max,
+    over_time, over_time_of, quantile_of_buckets, rate, scalar, share_at_most, sum, sum_rate, time,
+    topk, vector, version_proof, version_proof_all, Cmp, Expr, Many,
 };
 pub use rename::{counterpart, is_successor};
 pub use scoping::Scoping;
@@ -41,6 +42,16 @@ pub mod vars {
     /// Grafana's rate window: at least four scrape intervals, so `rate`
     /// always sees two samples.
     pub const RATE_INTERVAL: &str = "$__rate_interval";
+}
+
+/// Dashboard variables that hold a number (typed by the user) rather than
+/// a label regex; queries use them as `$name` operands.
+pub mod number_vars {
+    /// The price of one GPU-hour.
+    pub const GPU_HOUR_COST: &str = "gpu_hour_cost";
+    /// GPUs per vLLM server where no DCGM exporter counts them.
+    pub const GPUS_PER_INSTANCE: &str = "gpus_per_instance";
+    pub const ALL: &[&str] = &[GPU_HOUR_COST, GPUS_PER_INSTANCE];
 }
 
 /// Series Prometheus itself adds for every scrape target; always present,
