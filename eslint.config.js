@@ -11,7 +11,7 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    files: ['src/frontend/**/*.{ts,tsx}'],
+    files: ['src/frontend/**/*.{ts,tsx}', 'tests/browser/**/*.{ts,tsx}'],
     plugins: { 'react-hooks': reactHooks },
     rules: {
       ...reactHooks.configs.recommended.rules,
@@ -33,9 +33,17 @@ export default tseslint.config(
     },
   },
   {
-    files: ['tests/packaging/**/*.{js,mjs}', 'scripts/**/*.{js,mjs}'],
+    files: ['tests/packaging/**/*.{js,mjs}', 'tests/browser/**/*.mjs', 'scripts/**/*.{js,mjs}'],
     languageOptions: {
-      globals: { process: 'readonly', console: 'readonly', URL: 'readonly', Buffer: 'readonly' },
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        URL: 'readonly',
+        Buffer: 'readonly',
+        setTimeout: 'readonly',
+        // Code passed to the browser (page.waitForFunction).
+        document: 'readonly',
+      },
     },
   }
 );

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 
-import { applySuggestion, completionContext, rankSuggestions } from './completion';
+import {
+  applySuggestion,
+  codeSuggestions,
+  completionContext,
+  CompletionSource,
+  rankSuggestions,
+  suggestionEdit,
+} from './completion';
 
 const at = (text: string) => completionContext(text.replace('|', ''), text.indexOf('|'));
 
@@ -78,5 +85,72 @@ describe('applySuggestion', () => {
     });
     const closed = 'up{a="x"}';
     expect(applySuggestion(closed, 7, completionContext(closed, 7)!, 'say "hi"').text).toBe('up{a="say \\"hi\\""}');
+  });
+});
+
+describe('suggestionEdit', () => {
+  it('replaces the whole word, or the value up to the closing quote', () => {
+    const text = 'up{job="a|"}';
+    const cursor = text.indexOf('|');
+    const clean = text.replace('|', '');
+    const ctx = completionContext(clean, cursor)!;
+    // An editor that closed the quote already: the edit swallows it once.
+    expect(suggestionEdit(clean, cursor, ctx, 'ab"c')).toEqual({ start: 8, end: 10, insert: 'ab\\"c"' });
+    const word = completionContext('vllm:num_req', 6)!;
+    expect(suggestionEdit('vllm:num_req', 6, word, 'vllm:num_requests_running')).toEqual({
+      start: 0,
+      end: 12,
+      insert: 'vllm:num_requests_running',
+    });
+  });
+});
+
+describe('codeSuggestions', () => {
+  const source: CompletionSource = {
+    metricNames: async () => ['vllm:num_requests_running', 'vllm:num_requests_waiting', 'process_cpu_seconds_total'],
+    labelNames: async (match) => (match ? ['model_name', 'instance'] : ['model_name', 'instance', 'job']),
+    labelValues: async (label) => (label === 'model_name' ? ['Qwen/Qwen2.5-7B', 'x"y'] : []),
+  };
+  const suggest = (text: string, explicit = false, functions: string[] = []) =>
+    codeSuggestions(source, text.replace('|', ''), text.indexOf('|'), explicit, functions);
+
+  it('offers the plugin metric names, then matching functions, ranked', async () => {
+    const found = await suggest('ra|', false, ['rate', 'irate', 'sum']);
+    expect(found.map((s) => [s.label, s.kind, s.rank])).toEqual([
+      ['rate', 'function', 0],
+      ['irate', 'function', 1],
+    ]);
+    const metrics = await suggest('sum(vllm:num|)', false, ['sum']);
+    expect(metrics.map((s) => s.label)).toEqual(['vllm:num_requests_running', 'vllm:num_requests_waiting']);
+    expect(metrics[0]).toMatchObject({ kind: 'metric', start: 4, end: 12, insert: 'vllm:num_requests_running' });
+  });
+
+  it('completes an empty metric position only when asked', async () => {
+    expect(await suggest('sum(|)')).toEqual([]);
+    expect((await suggest('sum(|)', true, ['rate'])).map((s) => s.label)).toEqual([
+      'vllm:num_requests_running',
+      'vllm:num_requests_waiting',
+      'process_cpu_seconds_total',
+      'rate',
+    ]);
+  });
+
+  it('offers label names of the metric and escaped label values', async () => {
+    expect((await suggest('vllm:num_requests_running{|}')).map((s) => [s.label, s.kind])).toEqual([
+      ['model_name', 'label'],
+      ['instance', 'label'],
+    ]);
+    const values = await suggest('up{model_name="|"}');
+    expect(values.map((s) => [s.label, s.kind, s.insert, s.start, s.end])).toEqual([
+      ['Qwen/Qwen2.5-7B', 'label-value', 'Qwen/Qwen2.5-7B"', 15, 16],
+      ['x"y', 'label-value', 'x\\"y"', 15, 16],
+    ]);
+  });
+
+  it('offers nothing inside ranges and comments, and fails when the plugin does', async () => {
+    expect(await suggest('rate(up[5|])', true)).toEqual([]);
+    expect(await suggest('# up|', true)).toEqual([]);
+    const failing = { ...source, metricNames: () => Promise.reject(new Error('down')) };
+    await expect(codeSuggestions(failing, 'vl', 2, false)).rejects.toThrow('down');
   });
 });

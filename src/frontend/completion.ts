@@ -122,6 +122,24 @@ export function rankSuggestions(candidates: string[], prefix: string, limit = 50
   return starts.concat(contains).slice(0, limit);
 }
 
+/** The edit choosing `item` in `ctx` makes: replace [start, end) of the text with `insert`. */
+export function suggestionEdit(
+  text: string,
+  cursor: number,
+  ctx: CompletionContext,
+  item: string
+): { start: number; end: number; insert: string } {
+  if (ctx.kind === 'label-value') {
+    // Escape for the string literal, then close it if it is not closed yet.
+    const escaped = item.replace(/[\\"'`]/g, (c) => (c === ctx.quote || c === '\\' ? `\\${c}` : c));
+    const closeAt = text.indexOf(ctx.quote, cursor);
+    return { start: ctx.start, end: closeAt >= 0 ? closeAt + 1 : cursor, insert: escaped + ctx.quote };
+  }
+  // Replace the whole word under the cursor, not just its first half.
+  const rest = /^[a-zA-Z0-9_:]*/.exec(text.slice(cursor));
+  return { start: ctx.start, end: cursor + (rest ? rest[0].length : 0), insert: item };
+}
+
 /** Text and new cursor position after choosing `item` in `ctx`. */
 export function applySuggestion(
   text: string,
@@ -129,15 +147,73 @@ export function applySuggestion(
   ctx: CompletionContext,
   item: string
 ): { text: string; cursor: number } {
-  if (ctx.kind === 'label-value') {
-    // Escape for the string literal, then close it if it is not closed yet.
-    const insert = item.replace(/[\\"'`]/g, (c) => (c === ctx.quote || c === '\\' ? `\\${c}` : c));
-    const closeAt = text.indexOf(ctx.quote, cursor);
-    const next = text.slice(0, ctx.start) + insert + ctx.quote + text.slice(closeAt >= 0 ? closeAt + 1 : cursor);
-    return { text: next, cursor: ctx.start + insert.length + 1 };
+  const edit = suggestionEdit(text, cursor, ctx, item);
+  return { text: text.slice(0, edit.start) + edit.insert + text.slice(edit.end), cursor: edit.start + edit.insert.length };
+}
+
+/** The resource calls completion needs (implemented by the datasource). */
+export interface CompletionSource {
+  metricNames(): Promise<string[]>;
+  labelNames(match?: string): Promise<string[]>;
+  labelValues(label: string, match?: string): Promise<string[]>;
+}
+
+/** What the plugin offers in `ctx`: metric names, label names or label values. */
+export async function candidates(source: CompletionSource, ctx: CompletionContext): Promise<string[]> {
+  switch (ctx.kind) {
+    case 'metric':
+      return source.metricNames();
+    case 'label':
+      return ctx.metric ? source.labelNames(ctx.metric) : source.labelNames();
+    case 'label-value':
+      return source.labelValues(ctx.label, ctx.metric);
   }
-  // Replace the whole word under the cursor, not just its first half.
-  const rest = /^[a-zA-Z0-9_:]*/.exec(text.slice(cursor));
-  const end = cursor + (rest ? rest[0].length : 0);
-  return { text: text.slice(0, ctx.start) + item + text.slice(end), cursor: ctx.start + item.length };
+}
+
+export type SuggestionKind = 'metric' | 'label' | 'label-value' | 'function';
+
+/** One entry of the code editor's completion list. */
+export interface CodeSuggestion {
+  label: string;
+  kind: SuggestionKind;
+  /** Replaces [start, end) of the text. */
+  start: number;
+  end: number;
+  insert: string;
+  /** The list's order (as rankSuggestions gives it). */
+  rank: number;
+}
+
+/**
+ * The code editor's completions at `cursor`: the plugin's metric names, label
+ * names or label values (ranked by rankSuggestions), plus the given PromQL
+ * function and aggregation names where a metric name may go. `explicit` is an
+ * explicit request (Ctrl+Space): only then is an empty metric position
+ * completed.
+ */
+export async function codeSuggestions(
+  source: CompletionSource,
+  text: string,
+  cursor: number,
+  explicit: boolean,
+  functions: readonly string[] = []
+): Promise<CodeSuggestion[]> {
+  const ctx = completionContext(text, cursor);
+  if (!ctx || (ctx.kind === 'metric' && ctx.prefix === '' && !explicit)) {
+    return [];
+  }
+  const found = rankSuggestions(await candidates(source, ctx), ctx.prefix);
+  const out: CodeSuggestion[] = found.map((item, rank) => ({
+    label: item,
+    kind: ctx.kind,
+    ...suggestionEdit(text, cursor, ctx, item),
+    rank,
+  }));
+  if (ctx.kind === 'metric') {
+    const names = rankSuggestions([...functions], ctx.prefix).filter((f) => !found.includes(f));
+    for (const name of names) {
+      out.push({ label: name, kind: 'function', ...suggestionEdit(text, cursor, ctx, name), rank: out.length });
+    }
+  }
+  return out;
 }

@@ -84,8 +84,8 @@ describe('VllmDataSource', () => {
       'junk',
     ]);
     expect(await ds.catalog()).toEqual([
-      { name: 'm', kind: 'gauge', unit: 'seconds', meaning: 'x', promql: 'max(m)', legend: undefined },
-      { name: 'bare', kind: '', unit: '', meaning: '', promql: 'bare', legend: undefined },
+      { name: 'm', kind: 'gauge', unit: 'seconds', meaning: 'x', promql: 'max(m)', legend: undefined, labels: [] },
+      { name: 'bare', kind: '', unit: '', meaning: '', promql: 'bare', legend: undefined, labels: [] },
     ]);
   });
 

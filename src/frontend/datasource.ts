@@ -38,6 +38,11 @@ function catalogArray(value: unknown): CatalogEntry[] {
       meaning: text(v.meaning, v.help) ?? '',
       promql: text(v.promql, v.suggestedQuery) ?? String(v.name),
       legend: text(v.legend, v.suggestedLegend),
+      labels: Array.isArray(v.labels) ? v.labels.filter((l): l is string => typeof l === 'string') : [],
+      added: text(v.added),
+      deprecated: text(v.deprecated),
+      removed: text(v.removed),
+      successor: text(v.successor),
     }));
 }
 

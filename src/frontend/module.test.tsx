@@ -65,6 +65,7 @@ describe('built module.js', () => {
     expect(ds).toBeInstanceOf(runtime.DataSourceWithBackend);
     expect(plugin.components.ConfigEditor).toBeTypeOf('function');
     expect(plugin.components.QueryEditor).toBeTypeOf('function');
+    expect(plugin.components.VariableQueryEditor).toBeTypeOf('function');
   });
 
   it('renders its config editor with the host React and @grafana/ui', () => {

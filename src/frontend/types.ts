@@ -21,7 +21,11 @@ export interface VllmQuery extends DataQuery {
    * the query normally with a notice.
    */
   live?: boolean;
+  /** Which editor shows the query, as in Grafana's Prometheus query model. */
+  editorMode?: EditorMode;
 }
+
+export type EditorMode = 'builder' | 'code';
 
 export const DEFAULT_QUERY: Partial<VllmQuery> = {
   expr: '',
@@ -40,6 +44,8 @@ export interface VllmOptions extends DataSourceJsonData {
   targets?: string[];
   basicAuthUser?: string;
   tlsSkipVerify?: boolean;
+  /** Present a client certificate (`tlsClientCert` / `tlsClientKey`) to the server. */
+  tlsAuth?: boolean;
   /** Per-request timeout in seconds. */
   timeout?: number;
   /** Direct mode: how often targets are scraped, e.g. "10s". */
@@ -71,6 +77,10 @@ export interface VllmSecureJsonData {
   basicAuthPassword?: string;
   bearerToken?: string;
   tlsCACert?: string;
+  /** PEM client certificate, used when `tlsAuth` is on. */
+  tlsClientCert?: string;
+  /** PEM private key of the client certificate. */
+  tlsClientKey?: string;
 }
 
 /**
@@ -87,4 +97,12 @@ export interface CatalogEntry {
   promql: string;
   /** Suggested legend format, if any. */
   legend?: string;
+  /** Labels the metric's series carry. */
+  labels: string[];
+  /** vLLM release history: the first release exposing the metric, and its deprecation and removal. */
+  added?: string;
+  deprecated?: string;
+  removed?: string;
+  /** The metric that replaces it, if any. */
+  successor?: string;
 }

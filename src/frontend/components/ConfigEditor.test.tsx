@@ -203,6 +203,37 @@ describe('ConfigEditor', () => {
     );
   });
 
+  it('stores TLS client authentication: tlsAuth in jsonData, certificate and key as secrets', () => {
+    const { last } = renderStateful(settings({ url: 'https://prometheus:9090' }));
+    expect(document.getElementById('config-tls-client-cert')).toBeNull();
+    fireEvent.click(document.getElementById('config-tls-auth')!);
+    expect(last().jsonData).toEqual({ tlsAuth: true });
+    // Both parts are required, as the backend requires them.
+    expect(screen.getByText(/Required for TLS client authentication: paste the PEM certificate/)).toBeTruthy();
+    expect(screen.getByText(/Required for TLS client authentication: paste the PEM private key/)).toBeTruthy();
+    const cert = document.getElementById('config-tls-client-cert')!;
+    fireEvent.change(cert, { target: { value: 'not pem' } });
+    expect(screen.getByText(/Not a PEM certificate/)).toBeTruthy();
+    const pemCert = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----';
+    const pemKey = '-----BEGIN EC PRIVATE KEY-----\nMHc\n-----END EC PRIVATE KEY-----';
+    fireEvent.change(cert, { target: { value: pemCert } });
+    fireEvent.change(document.getElementById('config-tls-client-key')!, { target: { value: pemKey } });
+    expect(screen.queryByText(/Not a PEM|Required for TLS client/)).toBeNull();
+    expect(last().secureJsonData).toEqual({ tlsClientCert: pemCert, tlsClientKey: pemKey });
+    expect(JSON.stringify(last().jsonData)).not.toContain('BEGIN');
+  });
+
+  it('accepts TLS client credentials stored earlier without asking again', () => {
+    render(
+      <ConfigEditor
+        options={settings({ jsonData: { tlsAuth: true }, secureJsonFields: { tlsClientCert: true, tlsClientKey: true } })}
+        onOptionsChange={vi.fn()}
+      />
+    );
+    expect(screen.queryByText(/Required for TLS client/)).toBeNull();
+    expect((document.getElementById('config-tls-client-key') as HTMLTextAreaElement).disabled).toBe(true);
+  });
+
   it('has help text for every setting', () => {
     render(<ConfigEditor options={settings({ jsonData: { mode: 'direct' } })} onOptionsChange={vi.fn()} />);
     for (const text of [

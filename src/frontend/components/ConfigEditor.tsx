@@ -111,6 +111,17 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
 
   const setTargets = (next: string[]) => setJson({ targets: next });
 
+  /** As the backend: with tlsAuth, both parts are required, and PEM. */
+  function pemError(key: SecretKey, what: string, label: string): string | undefined {
+    const typed = secureJsonData[key] ?? '';
+    if (typed.trim() === '') {
+      return secureJsonFields[key] ? undefined : `Required for TLS client authentication: paste the PEM ${what}`;
+    }
+    return new RegExp(`-----BEGIN [A-Z ]*${label}-----`).test(typed)
+      ? undefined
+      : `Not a PEM ${what}: expected a "-----BEGIN ...${label}-----" block`;
+  }
+
   const timeout = numberOrUndefined(timeoutText);
   const interval = jsonData.scrapeInterval ?? jsonData.timeInterval ?? '';
   // As the backend: in direct mode a scrape may not outlast its interval (10s when unset).
@@ -127,6 +138,9 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
   const retentionError = retention !== '' && !isDuration(retention) ? 'Use a duration such as 6h or 2d' : undefined;
   const basicAuth = !!jsonData.basicAuthUser || !!secureJsonFields.basicAuthPassword || !!secureJsonData.basicAuthPassword;
   const bearer = !!secureJsonFields.bearerToken || !!secureJsonData.bearerToken;
+  const tlsAuth = !!jsonData.tlsAuth;
+  const clientCertError = tlsAuth ? pemError('tlsClientCert', 'certificate', 'CERTIFICATE') : undefined;
+  const clientKeyError = tlsAuth ? pemError('tlsClientKey', 'private key', 'PRIVATE KEY') : undefined;
 
   return (
     <>
@@ -375,6 +389,50 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
             onChange={(e: React.ChangeEvent<HTMLTextAreaElement>) => setSecret('tlsCACert', e.currentTarget.value)}
           />
         </Field>
+        <Field
+          label="TLS client authentication"
+          description="Present a client certificate to the server (mutual TLS), e.g. a Prometheus or vLLM proxy that requires one."
+        >
+          <Switch
+            id="config-tls-auth"
+            value={tlsAuth}
+            onChange={(e: React.FormEvent<HTMLInputElement>) => setJson({ tlsAuth: e.currentTarget.checked })}
+          />
+        </Field>
+        {tlsAuth && (
+          <>
+            <Field
+              label="Client certificate"
+              description="PEM certificate the plugin presents (with its chain, if any). Stored encrypted."
+              invalid={!!clientCertError}
+              error={clientCertError}
+            >
+              <SecretTextArea
+                id="config-tls-client-cert"
+                cols={WIDTH}
+                rows={4}
+                placeholder="-----BEGIN CERTIFICATE-----"
+                {...secretProps('tlsClientCert')}
+                onChange={(e: React.ChangeEvent<HTMLTextAreaElement>) => setSecret('tlsClientCert', e.currentTarget.value)}
+              />
+            </Field>
+            <Field
+              label="Client key"
+              description="PEM private key of the client certificate. Stored encrypted and never shown again."
+              invalid={!!clientKeyError}
+              error={clientKeyError}
+            >
+              <SecretTextArea
+                id="config-tls-client-key"
+                cols={WIDTH}
+                rows={4}
+                placeholder="-----BEGIN PRIVATE KEY-----"
+                {...secretProps('tlsClientKey')}
+                onChange={(e: React.ChangeEvent<HTMLTextAreaElement>) => setSecret('tlsClientKey', e.currentTarget.value)}
+              />
+            </Field>
+          </>
+        )}
       </FieldSet>
     </>
   );

@@ -1,17 +1,23 @@
 import { css } from '@emotion/css';
 import { GrafanaTheme2 } from '@grafana/data';
-import { TextArea, useStyles2 } from '@grafana/ui';
-import React, { useCallback, useLayoutEffect, useRef, useState } from 'react';
+import type { Monaco, monacoTypes } from '@grafana/ui';
+import { CodeEditor, TextArea, useStyles2 } from '@grafana/ui';
+import React, { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
 
-import { applySuggestion, CompletionContext, completionContext, rankSuggestions } from '../completion';
+import {
+  applySuggestion,
+  candidates,
+  codeSuggestions,
+  CompletionContext,
+  completionContext,
+  CompletionSource,
+  rankSuggestions,
+  SuggestionKind,
+} from '../completion';
 import { errorMessage } from '../datasource';
+import { AGGREGATIONS, FUNCTIONS, PROMQL_LANGUAGE, registerPromQL } from '../promql';
 
-/** The resource calls completion needs (implemented by the datasource). */
-export interface CompletionSource {
-  metricNames(): Promise<string[]>;
-  labelNames(match?: string): Promise<string[]>;
-  labelValues(label: string, match?: string): Promise<string[]>;
-}
+export type { CompletionSource };
 
 interface Props {
   value: string;
@@ -28,22 +34,173 @@ interface Open {
   active: number;
 }
 
-async function candidates(source: CompletionSource, ctx: CompletionContext): Promise<string[]> {
-  switch (ctx.kind) {
+/**
+ * Monaco needs a laid-out page; jsdom (the unit tests) has none, so there the
+ * field is the plain text area below, with the same completion logic.
+ */
+const MONACO = typeof navigator === 'undefined' || !/jsdom/i.test(navigator.userAgent);
+
+/**
+ * The PromQL field of the query editor's code mode: @grafana/ui's CodeEditor
+ * (Monaco, which Grafana serves) with PromQL highlighting and completion of
+ * the plugin's metric names, label names and label values, and of PromQL's
+ * functions. Shift+Enter and leaving the field run the query.
+ */
+export function PromQLField(props: Props) {
+  return MONACO ? <MonacoPromQLField {...props} /> : <PlainPromQLField {...props} />;
+}
+
+/** Function and aggregation names, completed where a metric name may go. */
+const PROMQL_WORDS = [...AGGREGATIONS, ...FUNCTIONS].sort();
+
+const LINE_HEIGHT = 20;
+const MAX_LINES = 10;
+
+function itemKind(monaco: Monaco, kind: SuggestionKind): monacoTypes.languages.CompletionItemKind {
+  const k = monaco.languages.CompletionItemKind;
+  switch (kind) {
     case 'metric':
-      return source.metricNames();
+      return k.Constructor;
     case 'label':
-      return ctx.metric ? source.labelNames(ctx.metric) : source.labelNames();
+      return k.Enum;
     case 'label-value':
-      return source.labelValues(ctx.label, ctx.metric);
+      return k.EnumMember;
+    case 'function':
+      return k.Function;
   }
 }
 
+const DETAIL: Record<SuggestionKind, string> = {
+  metric: 'metric',
+  label: 'label',
+  'label-value': 'label value',
+  function: 'PromQL',
+};
+
+function MonacoPromQLField({ value, source, onChange, onRunQuery, placeholder }: Props) {
+  const styles = useStyles2(getStyles);
+  const [height, setHeight] = useState(() => Math.min(MAX_LINES, Math.max(1, value.split('\n').length)) * LINE_HEIGHT + 8);
+  const [completionError, setCompletionError] = useState<string | undefined>();
+  // CodeEditor keeps the callbacks it mounted with: read the current ones.
+  const latest = useRef({ source, onChange, onRunQuery });
+  latest.current = { source, onChange, onRunQuery };
+  const disposables = useRef<monacoTypes.IDisposable[]>([]);
+
+  useEffect(
+    () => () => {
+      disposables.current.forEach((d) => d.dispose());
+      disposables.current = [];
+    },
+    []
+  );
+
+  const onEditorDidMount = useCallback((editor: monacoTypes.editor.IStandaloneCodeEditor, monaco: Monaco) => {
+    const model = editor.getModel();
+    if (!model) {
+      return;
+    }
+    const provider = monaco.languages.registerCompletionItemProvider(PROMQL_LANGUAGE, {
+      triggerCharacters: ['{', ',', '"', "'", '`', '(', ' '],
+      provideCompletionItems: async (m, position, context) => {
+        // The provider is per language: answer for this field's model only.
+        if (m.id !== model.id) {
+          return undefined;
+        }
+        const text = m.getValue();
+        const cursor = m.getOffsetAt(position);
+        const explicit = context.triggerKind === monaco.languages.CompletionTriggerKind.Invoke;
+        let found;
+        try {
+          found = await codeSuggestions(latest.current.source, text, cursor, explicit, PROMQL_WORDS);
+          setCompletionError(undefined);
+        } catch (e) {
+          setCompletionError(`Completion unavailable: ${errorMessage(e)}`);
+          return { suggestions: [] };
+        }
+        const width = String(found.length).length;
+        return {
+          // Asked again as the word grows, so the plugin's ranking holds.
+          incomplete: true,
+          suggestions: found.map((s) => {
+            const typed = text.slice(s.start, cursor);
+            return {
+              label: s.label,
+              kind: itemKind(monaco, s.kind),
+              detail: DETAIL[s.kind],
+              insertText: s.insert,
+              // Keep names that contain (not start with) the typed text.
+              filterText: s.label.toLowerCase().startsWith(typed.toLowerCase()) ? s.label : typed + s.label,
+              sortText: String(s.rank).padStart(width, '0'),
+              range: monaco.Range.fromPositions(m.getPositionAt(s.start), m.getPositionAt(s.end)),
+            };
+          }),
+        };
+      },
+    });
+    const run = editor.addAction({
+      id: 'vllm.promql.run',
+      label: 'Run query',
+      keybindings: [monaco.KeyMod.Shift | monaco.KeyCode.Enter],
+      precondition: '!suggestWidgetVisible',
+      run: () => {
+        latest.current.onChange(editor.getValue());
+        latest.current.onRunQuery();
+      },
+    });
+    const grow = editor.onDidContentSizeChange((e) => {
+      if (e.contentHeightChanged) {
+        setHeight(Math.min(MAX_LINES * LINE_HEIGHT + 8, e.contentHeight));
+      }
+    });
+    disposables.current.push(provider, run, grow);
+  }, []);
+
+  return (
+    <div className={styles.wrapper} data-testid="promql-editor">
+      <CodeEditor
+        value={value}
+        language={PROMQL_LANGUAGE}
+        height={height}
+        showLineNumbers={false}
+        showMiniMap={false}
+        containerStyles={styles.editor}
+        onBeforeEditorMount={registerPromQL}
+        onEditorDidMount={onEditorDidMount}
+        onChange={(v) => latest.current.onChange(v)}
+        onBlur={(v) => {
+          latest.current.onChange(v);
+          latest.current.onRunQuery();
+        }}
+        monacoOptions={{
+          ariaLabel: 'PromQL expression',
+          fontSize: 14,
+          lineHeight: LINE_HEIGHT,
+          wordWrap: 'on',
+          scrollBeyondLastLine: false,
+          renderLineHighlight: 'none',
+          overviewRulerLanes: 0,
+          hideCursorInOverviewRuler: true,
+          folding: false,
+          glyphMargin: false,
+          lineDecorationsWidth: 8,
+          scrollbar: { vertical: 'auto', horizontal: 'hidden', alwaysConsumeMouseWheel: false },
+          quickSuggestions: { other: true, comments: false, strings: true },
+          wordBasedSuggestions: false,
+          suggest: { showWords: false, showIcons: true },
+          suggestFontSize: 13,
+        }}
+      />
+      {value === '' && placeholder && <div className={styles.placeholder}>{placeholder}</div>}
+      {completionError && <div className={styles.hint}>{completionError}</div>}
+    </div>
+  );
+}
+
 /**
- * A PromQL text field with completion of metric names, label names and label
+ * A PromQL text area with completion of metric names, label names and label
  * values. Ctrl+Space opens the list; arrows, Enter or Tab and Escape drive it.
  */
-export function PromQLField({ value, source, onChange, onRunQuery, placeholder }: Props) {
+export function PlainPromQLField({ value, source, onChange, onRunQuery, placeholder }: Props) {
   const styles = useStyles2(getStyles);
   const ref = useRef<HTMLTextAreaElement>(null);
   const [open, setOpen] = useState<Open | undefined>();
@@ -177,6 +334,25 @@ export function PromQLField({ value, source, onChange, onRunQuery, placeholder }
 
 const getStyles = (theme: GrafanaTheme2) => ({
   wrapper: css({ position: 'relative', width: '100%' }),
+  editor: css({
+    width: '100%',
+    borderRadius: theme.shape.radius.default,
+    border: `1px solid ${theme.components.input.borderColor}`,
+    '&:focus-within': { outline: `2px solid ${theme.colors.primary.main}`, outlineOffset: 1 },
+  }),
+  placeholder: css({
+    position: 'absolute',
+    top: 5,
+    left: 9,
+    pointerEvents: 'none',
+    color: theme.colors.text.disabled,
+    fontFamily: theme.typography.fontFamilyMonospace,
+    fontSize: 14,
+    whiteSpace: 'nowrap',
+    overflow: 'hidden',
+    textOverflow: 'ellipsis',
+    maxWidth: 'calc(100% - 16px)',
+  }),
   input: css({ fontFamily: theme.typography.fontFamilyMonospace, fontSize: theme.typography.bodySmall.fontSize }),
   list: css({
     position: 'absolute',

@@ -5,7 +5,7 @@ import { describe, expect, it, vi } from 'vitest';
 
 import { CATALOG, makeDatasource } from '../test/fixtures';
 import { VllmQuery } from '../types';
-import { QueryEditor } from './QueryEditor';
+import { QueryEditor, releaseHistory } from './QueryEditor';
 
 function renderEditor(initial: Partial<VllmQuery> = {}, data?: PanelData) {
   const { ds, getResource } = makeDatasource();
@@ -101,6 +101,87 @@ describe('QueryEditor', () => {
     fireEvent.keyDown(picker, { key: 'ArrowDown' });
     fireEvent.click(await screen.findByText('vllm:num_requests_running'));
     expect(last()).toMatchObject({ expr: CATALOG[0].promql, legendFormat: '{{model_name}}' });
+  });
+
+  // The removed counter is passed over for the example.
+  it("takes the expression's example from the catalog and shows each metric's release history", async () => {
+    const { getResource } = renderEditor();
+    await waitFor(() => expect(getResource).toHaveBeenCalledWith('catalog'));
+    await waitFor(() => expect(exprField().getAttribute('placeholder')).toContain(CATALOG[0].promql));
+    fireEvent.keyDown(screen.getByLabelText('vLLM metric'), { key: 'ArrowDown' });
+    await screen.findByText('vllm:generation_tokens_total');
+    expect(releaseHistory(CATALOG[1])).toBe('vLLM 0.6.0+, deprecated in 0.9.0, removed in 0.11.0 (use vllm:generation_tokens)');
+    expect(releaseHistory(CATALOG[0])).toBe('vLLM 0.6.0+');
+  });
+
+  it("switches between code and builder, building from the plugin's names", async () => {
+    const { last, onRunQuery, getResource } = renderEditor({ expr: 'vllm:num_requests_running{model_name="Qwen/Qwen2.5-7B"}' });
+    await waitFor(() => expect(getResource).toHaveBeenCalledWith('catalog'));
+    fireEvent.click(screen.getByLabelText('Builder'));
+    expect(last().editorMode).toBe('builder');
+    expect(await screen.findByText('vllm:num_requests_running')).toBeTruthy();
+    await waitFor(() => expect(getResource).toHaveBeenCalledWith('labels', { 'match[]': 'vllm:num_requests_running' }));
+    expect(screen.queryByLabelText('PromQL expression')).toBeNull();
+
+    fireEvent.keyDown(screen.getByLabelText('Aggregation'), { key: 'ArrowDown' });
+    fireEvent.click(await screen.findByText('sum'));
+    expect(last().expr).toBe('sum (vllm:num_requests_running{model_name="Qwen/Qwen2.5-7B"})');
+    expect(onRunQuery).toHaveBeenCalled();
+
+    fireEvent.click(screen.getByLabelText('Code'));
+    expect(last().editorMode).toBe('code');
+    expect(exprField().value).toBe('sum (vllm:num_requests_running{model_name="Qwen/Qwen2.5-7B"})');
+
+    // What the builder cannot show stays in code, saying so.
+    typeExpr('histogram_quantile(0.9, sum by (le) (rate(x_bucket[5m])))');
+    fireEvent.click(screen.getByLabelText('Builder'));
+    expect(screen.getByText(/cannot be shown in the builder/)).toBeTruthy();
+    expect(last().editorMode).toBe('code');
+    expect(exprField()).toBeTruthy();
+  });
+
+  it('shows catalog picks in the builder when in builder mode', async () => {
+    const { last, getResource } = renderEditor({ expr: 'up', editorMode: 'builder' });
+    await waitFor(() => expect(getResource).toHaveBeenCalledWith('catalog'));
+    expect(screen.getByTestId('query-builder')).toBeTruthy();
+    const picker = screen.getByLabelText('vLLM metric');
+    fireEvent.keyDown(picker, { key: 'ArrowDown' });
+    fireEvent.click(await screen.findByText('vllm:num_requests_running'));
+    // The catalog's query is a plain aggregation: the builder shows it.
+    expect(last()).toMatchObject({ expr: CATALOG[0].promql, editorMode: 'builder' });
+    expect(screen.getByTestId('query-builder')).toBeTruthy();
+    fireEvent.keyDown(picker, { key: 'ArrowDown' });
+    fireEvent.click(await screen.findByText('vllm:generation_tokens_total'));
+    expect(last()).toMatchObject({ expr: CATALOG[1].promql, editorMode: 'builder' });
+  });
+
+  it('opens a saved builder query the builder cannot show in code, and keeps it there', async () => {
+    const { last, getResource } = renderEditor({ expr: 'histogram_quantile(0.9, x)', editorMode: 'builder' });
+    await waitFor(() => expect(getResource).toHaveBeenCalledWith('catalog'));
+    expect(last()).toMatchObject({ expr: 'histogram_quantile(0.9, x)', editorMode: 'code' });
+    expect(screen.getByText(/cannot be shown in the builder/)).toBeTruthy();
+    // Typing something the builder could show does not pull the query out of code.
+    typeExpr('up');
+    expect(exprField().value).toBe('up');
+    expect(screen.queryByTestId('query-builder')).toBeNull();
+  });
+
+  it("composes a selector in the metrics browser from the plugin's names", async () => {
+    const { last, onRunQuery, getResource } = renderEditor();
+    fireEvent.click(screen.getByRole('button', { name: 'Metrics browser' }));
+    fireEvent.change(await screen.findByLabelText('Filter metrics'), { target: { value: 'running' } });
+    fireEvent.click(await screen.findByRole('button', { name: 'vllm:num_requests_running' }));
+    expect(screen.queryByRole('button', { name: 'up' })).toBeNull();
+    fireEvent.click(await screen.findByRole('button', { name: 'model_name' }));
+    await waitFor(() =>
+      expect(getResource).toHaveBeenCalledWith('label-values', { label: 'model_name', 'match[]': 'vllm:num_requests_running' })
+    );
+    fireEvent.click(await screen.findByRole('button', { name: 'Qwen/Qwen2.5-7B' }));
+    fireEvent.click(screen.getByRole('button', { name: 'meta-llama/Llama-3.1-8B' }));
+    fireEvent.click(screen.getByRole('button', { name: 'Use query' }));
+    expect(last().expr).toBe('vllm:num_requests_running{model_name=~"Qwen/Qwen2[.]5-7B|meta-llama/Llama-3[.]1-8B"}');
+    expect(onRunQuery).toHaveBeenCalled();
+    expect(screen.queryByTestId('metrics-browser')).toBeNull();
   });
 
   it('completes metric names from the metric-names resource', async () => {

@@ -2,6 +2,7 @@ import { css } from '@emotion/css';
 import { GrafanaTheme2, QueryEditorProps, SelectableValue } from '@grafana/data';
 import {
   Alert,
+  Button,
   InlineField,
   InlineFieldRow,
   InlineSwitch,
@@ -10,11 +11,14 @@ import {
   Select,
   useStyles2,
 } from '@grafana/ui';
-import React, { useEffect, useMemo, useState } from 'react';
+import React, { useEffect, useMemo, useRef, useState } from 'react';
 
+import { BuilderQuery, parseBuilder, renderBuilder } from '../builder';
 import { errorMessage, VllmDataSource } from '../datasource';
-import { CatalogEntry, QueryFormat, VllmOptions, VllmQuery } from '../types';
+import { CatalogEntry, EditorMode, QueryFormat, VllmOptions, VllmQuery } from '../types';
+import { MetricsBrowser } from './MetricsBrowser';
 import { PromQLField } from './PromQLField';
+import { QueryBuilder } from './QueryBuilder';
 
 export type Props = QueryEditorProps<VllmDataSource, VllmQuery, VllmOptions>;
 
@@ -25,6 +29,13 @@ const TYPE_OPTIONS: Array<SelectableValue<QueryType>> = [
   { label: 'Instant', value: 'instant', description: 'One value per series, at the end of the time range' },
   { label: 'Both', value: 'both', description: 'Run as a range and as an instant query' },
 ];
+
+const MODE_OPTIONS: Array<SelectableValue<EditorMode>> = [
+  { label: 'Builder', value: 'builder', description: 'Pick a metric, label filters, a range function and an aggregation' },
+  { label: 'Code', value: 'code', description: 'Write PromQL, with completion' },
+];
+
+const NOT_IN_BUILDER = 'This query cannot be shown in the builder: edit it as code.';
 
 const FORMAT_OPTIONS: Array<SelectableValue<QueryFormat>> = [
   { label: 'Time series', value: 'time_series' },
@@ -37,6 +48,31 @@ function queryType(query: VllmQuery): QueryType {
     return 'both';
   }
   return query.instant ? 'instant' : 'range';
+}
+
+/** A metric's vLLM release history, e.g. "vLLM 0.6.0+, deprecated in 0.9.0 (use X)". */
+export function releaseHistory(entry: CatalogEntry): string {
+  const parts: string[] = [];
+  if (entry.added) {
+    parts.push(`vLLM ${entry.added}+`);
+  }
+  if (entry.deprecated) {
+    parts.push(`deprecated in ${entry.deprecated}`);
+  }
+  if (entry.removed) {
+    parts.push(`removed in ${entry.removed}`);
+  }
+  const history = parts.join(', ');
+  return entry.successor ? `${history}${history ? ' ' : ''}(use ${entry.successor})` : history;
+}
+
+/**
+ * The expression field's example: the suggested query of the catalog's
+ * first per-model counter (the catalog names the metrics, not this editor).
+ */
+export function examplePromQL(catalog: CatalogEntry[]): string | undefined {
+  const perModel = catalog.filter((e) => e.labels.includes('model_name') && !e.removed);
+  return (perModel.find((e) => e.kind === 'counter') ?? perModel[0] ?? catalog[0])?.promql;
 }
 
 /** The last error reported for this query, if any. */
@@ -57,6 +93,30 @@ export function QueryEditor(props: Props) {
   const styles = useStyles2(getStyles);
   const [catalog, setCatalog] = useState<CatalogEntry[]>([]);
   const [catalogError, setCatalogError] = useState<string | undefined>();
+  const [builderNotice, setBuilderNotice] = useState<string | undefined>();
+  const [browsing, setBrowsing] = useState(false);
+  // The builder keeps rows that do not show in the expression yet (a filter without a label).
+  const [builder, setBuilder] = useState<BuilderQuery | undefined>(() =>
+    query.editorMode === 'builder' ? parseBuilder(query.expr ?? '') : undefined
+  );
+  const mode: EditorMode = query.editorMode === 'builder' && builder ? 'builder' : 'code';
+
+  const latest = useRef({ builder, query, onChange });
+  latest.current = { builder, query, onChange };
+
+  // An expression changed elsewhere (the catalog picker, the query's JSON) while in the builder:
+  // shown in the builder when it can be, else the query goes to code (and stays there).
+  useEffect(() => {
+    const { builder: current, query: q, onChange: send } = latest.current;
+    if (q.editorMode === 'builder' && (!current || renderBuilder(current) !== (q.expr ?? ''))) {
+      const parsed = parseBuilder(q.expr ?? '');
+      setBuilder(parsed);
+      setBuilderNotice(parsed ? undefined : NOT_IN_BUILDER);
+      if (!parsed) {
+        send({ ...q, editorMode: 'code' });
+      }
+    }
+  }, [query.editorMode, query.expr]);
 
   useEffect(() => {
     let live = true;
@@ -74,7 +134,7 @@ export function QueryEditor(props: Props) {
       catalog.map((entry) => ({
         label: entry.name,
         value: entry.name,
-        description: [entry.kind, entry.unit, entry.meaning].filter(Boolean).join(' · '),
+        description: [entry.kind, entry.unit, entry.meaning, releaseHistory(entry)].filter(Boolean).join(' · '),
       })),
     [catalog]
   );
@@ -94,11 +154,30 @@ export function QueryEditor(props: Props) {
     }
   };
 
+  const onMode = (next: EditorMode) => {
+    if (next === 'builder') {
+      const parsed = parseBuilder(query.expr ?? '');
+      if (!parsed) {
+        setBuilderNotice(NOT_IN_BUILDER);
+        return;
+      }
+      setBuilder(parsed);
+    }
+    setBuilderNotice(undefined);
+    change({ editorMode: next });
+  };
+
+  const onBuild = (next: BuilderQuery) => {
+    setBuilder(next);
+    change({ expr: renderBuilder(next) }, next.metric !== '');
+  };
+
   const onType = (type: QueryType) => {
     change({ instant: type !== 'range', range: type !== 'instant' }, true);
   };
 
   const error = lastError(props);
+  const example = examplePromQL(catalog);
 
   return (
     <div className={styles.editor}>
@@ -121,14 +200,45 @@ export function QueryEditor(props: Props) {
             isClearable={false}
           />
         </InlineField>
+        <InlineField label="Editor" labelWidth={8} tooltip="Builder: pick the parts of a query. Code: write PromQL.">
+          <RadioButtonGroup<EditorMode> options={MODE_OPTIONS} value={mode} onChange={onMode} size="sm" />
+        </InlineField>
       </InlineFieldRow>
-      <PromQLField
-        value={query.expr ?? ''}
-        source={datasource}
-        onChange={(expr) => change({ expr })}
-        onRunQuery={onRunQuery}
-        placeholder="PromQL, e.g. rate(vllm:generation_tokens_total[$__rate_interval]) (Shift+Enter to run, Ctrl+Space to complete)"
-      />
+      {mode === 'builder' && builder ? (
+        <QueryBuilder query={builder} source={datasource} onChange={onBuild} />
+      ) : (
+        <>
+          <div className={styles.code}>
+            <Button
+              variant="secondary"
+              size="sm"
+              icon={browsing ? 'angle-down' : 'angle-right'}
+              aria-expanded={browsing}
+              onClick={() => setBrowsing(!browsing)}
+            >
+              Metrics browser
+            </Button>
+            <PromQLField
+              value={query.expr ?? ''}
+              source={datasource}
+              onChange={(expr) => change({ expr })}
+              onRunQuery={onRunQuery}
+              placeholder={`PromQL${example ? `, e.g. ${example}` : ''} (Shift+Enter to run, Ctrl+Space to complete)`}
+            />
+          </div>
+          {browsing && (
+            <MetricsBrowser
+              source={datasource}
+              onUse={(selector) => {
+                setBrowsing(false);
+                change({ expr: selector }, true);
+              }}
+              onClose={() => setBrowsing(false)}
+            />
+          )}
+        </>
+      )}
+      {builderNotice && <Alert title={builderNotice} severity="info" />}
       <InlineFieldRow>
         <InlineField
           label="Legend"
@@ -194,4 +304,5 @@ export function QueryEditor(props: Props) {
 
 const getStyles = (theme: GrafanaTheme2) => ({
   editor: css({ display: 'flex', flexDirection: 'column', gap: theme.spacing(1) }),
+  code: css({ display: 'flex', alignItems: 'flex-start', gap: theme.spacing(1) }),
 });

@@ -17,12 +17,21 @@ export const BACKEND_CATALOG = [
     help: 'Number of requests in model execution batches.',
     suggestedQuery: 'sum by (model_name) (vllm:num_requests_running)',
     suggestedLegend: '{{model_name}}',
+    added: '0.6.0',
+    deprecated: null,
+    removed: null,
+    successor: null,
   },
   {
     name: 'vllm:generation_tokens_total',
     type: 'counter',
     unit: 'tokens',
+    labels: ['model_name'],
     meaning: 'Generated tokens',
+    added: '0.6.0',
+    deprecated: '0.9.0',
+    removed: '0.11.0',
+    successor: 'vllm:generation_tokens',
     suggestedQuery: 'sum by (model_name) (rate(vllm:generation_tokens_total[$__rate_interval]))',
   },
 ];
@@ -36,6 +45,8 @@ export const CATALOG: CatalogEntry[] = [
     meaning: 'Requests currently running on the GPU',
     promql: 'sum by (model_name) (vllm:num_requests_running)',
     legend: '{{model_name}}',
+    labels: ['model_name'],
+    added: '0.6.0',
   },
   {
     name: 'vllm:generation_tokens_total',
@@ -44,6 +55,11 @@ export const CATALOG: CatalogEntry[] = [
     meaning: 'Generated tokens',
     promql: 'sum by (model_name) (rate(vllm:generation_tokens_total[$__rate_interval]))',
     legend: undefined,
+    labels: ['model_name'],
+    added: '0.6.0',
+    deprecated: '0.9.0',
+    removed: '0.11.0',
+    successor: 'vllm:generation_tokens',
   },
 ];
 
