@@ -114,15 +114,7 @@ fn compare_backends() {
     .unwrap_or_else(|e| panic!("{e}"));
 
     // VictoriaMetrics' text import takes millisecond timestamps.
-    let import: String = history
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.is_empty())
-        .filter_map(|l| {
-            let (rest, ts) = l.rsplit_once(' ')?;
-            let (secs, millis) = ts.split_once('.').unwrap_or((ts, "000"));
-            Some(format!("{rest} {secs}{millis}\n"))
-        })
-        .collect();
+    let import = support::victoria::to_import_text(&history);
     // vllm:cache_config_info has more labels than VictoriaMetrics keeps by
     // default (30); docs/BACKENDS.md gives this flag.
     let vm = Victoria::start(

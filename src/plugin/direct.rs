@@ -7,12 +7,15 @@
 //! change) drops the backend, which stops them. Requests never scrape: a
 //! query on a fresh datasource waits at most [`FIRST_SCRAPE_WAIT`] after its
 //! creation for the first scrapes, a health check at most [`HEALTH_WAIT`],
-//! and then each answers with what has been stored.
+//! and then each answers with what has been stored. For tests and
+//! benchmarks only, [`history::ENV`] seeds the store from a file first.
 
+use super::api;
 use super::backend::{
     BackendError, HealthReport, InstantRequest, Labels, LiveSource, Point, QueryBackend,
     QueryResult, RangeRequest, ResultData, Series, SeriesFilter,
 };
+use super::history;
 use super::scraper::{Scraper, Target};
 use super::settings::{Settings, SettingsError};
 use crate::eval::{self, EvalError, Value};
@@ -42,6 +45,8 @@ pub struct DirectBackend {
     scrapes: tokio::sync::watch::Receiver<i64>,
     every: std::time::Duration,
     retention_secs: u64,
+    /// With [`history::ENV`] set: becomes true once the history is read.
+    history: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 impl Drop for DirectBackend {
@@ -114,9 +119,22 @@ impl DirectBackend {
         let every = direct.scrape_interval;
         let created = tokio::time::Instant::now();
         let (scraped, scrapes) = tokio::sync::watch::channel(0_i64);
+        // Test and benchmark hook only (see `history`): read when set.
+        let history_file = std::env::var_os(history::ENV);
+        let (history_read, history) = match &history_file {
+            Some(_) => {
+                let (tx, rx) = tokio::sync::watch::channel(false);
+                (Some(tx), Some(rx))
+            }
+            None => (None, None),
+        };
         let task = tokio::runtime::Handle::try_current().ok().map(|rt| {
             let scraper = Arc::clone(&scraper);
             rt.spawn(async move {
+                if let (Some(path), Some(read)) = (history_file, history_read) {
+                    load_history(&scraper, path.into()).await;
+                    read.send_replace(true);
+                }
                 // One loop per target, as in Prometheus: a target that takes
                 // its whole timeout does not delay the others' scrapes. Each
                 // scrape tells live streams (which coalesce the targets of a tick).
@@ -146,6 +164,7 @@ impl DirectBackend {
             scrapes,
             every,
             retention_secs: direct.retention.as_secs().max(60),
+            history,
         })
     }
 
@@ -154,6 +173,10 @@ impl DirectBackend {
     async fn prime(&self, as_of: Option<i64>) {
         if let Some(t) = as_of {
             self.scraper.note_query_time(t);
+        }
+        if let Some(read) = &self.history {
+            let mut read = read.clone();
+            let _ = tokio::time::timeout(history::WAIT, read.wait_for(|done| *done)).await;
         }
         self.scraper.first_round_done(self.first_scrapes_by).await;
     }
@@ -174,20 +197,42 @@ impl DirectBackend {
             .map_err(eval_error)
     }
 
-    /// Label sets of the series matching any of `matchers` in the retained
-    /// history.
-    async fn matching(&self, matchers: &[String]) -> Result<Vec<Labels>, BackendError> {
+    /// Label sets of the series matching any of `filter.matchers` with
+    /// samples between its `start` and `end` (by default the retained
+    /// history up to now).
+    async fn matching(&self, filter: &SeriesFilter) -> Result<Vec<Labels>, BackendError> {
+        let bad = |message: String| BackendError::Eval {
+            status: 400,
+            message,
+        };
+        let time = |value: &Option<String>, name: &str| -> Result<Option<i64>, BackendError> {
+            value
+                .as_deref()
+                .map(|t| {
+                    api::parse_time(t).map_err(|e| bad(format!("invalid parameter {name:?}: {e}")))
+                })
+                .transpose()
+        };
         let now = now_ms();
-        let window = self.retention_secs;
+        let retained = self.retention_secs as i64 * 1000;
+        let end = time(&filter.end, "end")?.map_or(now, |e| e.min(now));
+        let start =
+            time(&filter.start, "start")?.map_or(end - retained, |s| s.max(now - 2 * retained));
+        if start > end {
+            return Ok(Vec::new());
+        }
+        let window = (end - start).max(1);
         // `match[]` is a series selector: its raw samples over the window.
-        let exprs: Vec<String> = matchers
-            .iter()
-            .map(|m| format!("{}[{window}s]", m.trim()))
-            .collect();
-        self.evaluate(now, move |store| {
+        let mut exprs = Vec::with_capacity(filter.matchers.len());
+        for m in &filter.matchers {
+            api::check_selector(m)
+                .map_err(|e| bad(format!("invalid parameter \"match[]\": {e}")))?;
+            exprs.push(format!("{}[{window}ms]", m.trim()));
+        }
+        self.evaluate(end, move |store| {
             let mut out = Vec::new();
             for expr in &exprs {
-                let value = eval::instant(store, expr, now)?;
+                let value = eval::instant(store, expr, end)?;
                 if let Value::Matrix(m) = value {
                     out.extend(m.iter().map(|s| labels_of(&s.labels)));
                 }
@@ -242,7 +287,7 @@ impl QueryBackend for DirectBackend {
             return Ok(self.scraper.store.label_names());
         }
         let names: BTreeSet<String> = self
-            .matching(&filter.matchers)
+            .matching(filter)
             .await?
             .into_iter()
             .flat_map(|l| l.into_keys())
@@ -260,7 +305,7 @@ impl QueryBackend for DirectBackend {
             return Ok(self.scraper.store.label_values(label, &[]));
         }
         let values: BTreeSet<String> = self
-            .matching(&filter.matchers)
+            .matching(filter)
             .await?
             .into_iter()
             .filter_map(|mut l| l.remove(label))
@@ -274,6 +319,12 @@ impl QueryBackend for DirectBackend {
             return Ok(self.scraper.store.metric_names());
         }
         self.label_values(crate::store::METRIC_NAME, filter).await
+    }
+
+    async fn series(&self, filter: &SeriesFilter) -> Result<Vec<Labels>, BackendError> {
+        self.prime(None).await;
+        let series: BTreeSet<Labels> = self.matching(filter).await?.into_iter().collect();
+        Ok(series.into_iter().collect())
     }
 
     async fn health(&self) -> HealthReport {
@@ -296,11 +347,36 @@ impl QueryBackend for DirectBackend {
     }
 }
 
+/// Reads the history file of [`history::ENV`] into the store, for the
+/// scraper's targets, before any scrape; logs what it stored or why not.
+async fn load_history(scraper: &Arc<Scraper>, path: std::path::PathBuf) {
+    let store = Arc::clone(&scraper.store);
+    let targets: Vec<_> = scraper.targets.iter().map(|t| t.key.clone()).collect();
+    let started = std::time::Instant::now();
+    let shown = path.display().to_string();
+    let read =
+        tokio::task::spawn_blocking(move || history::load_file(&store, &path, &targets)).await;
+    match read {
+        Ok(Ok(loaded)) => tracing::info!(
+            file = %shown,
+            samples = loaded.samples,
+            scrapes = loaded.scrapes,
+            foreign_lines = loaded.foreign,
+            seconds = started.elapsed().as_secs_f64(),
+            "history loaded"
+        ),
+        Ok(Err(e)) => tracing::error!(file = %shown, error = %e, "history not loaded"),
+        Err(e) => tracing::error!(file = %shown, error = %e, "history loading interrupted"),
+    }
+}
+
 /// What a health check found at one target.
 struct Finding {
     url: String,
     error: Option<String>,
     vllm: bool,
+    /// A DCGM exporter: GPU metrics for the GPUs & cost dashboard.
+    gpus: bool,
     release: Option<String>,
     models: Vec<String>,
 }
@@ -323,6 +399,7 @@ fn finding(target: &Target, waited: Duration, timeout: Duration) -> Finding {
     Finding {
         url: target.url.clone(),
         vllm: error.is_none() && identity.vllm,
+        gpus: error.is_none() && identity.gpus,
         release: identity.release.filter(|_| error.is_none()),
         models: if error.is_none() {
             identity.models
@@ -352,6 +429,7 @@ fn health_report(scraper: &Scraper, waited: Duration) -> HealthReport {
         match &f.error {
             // The error names the target itself.
             Some(e) => problems.push(e.clone()),
+            None if f.gpus && !f.vllm => {}
             None if !f.vllm => problems.push(format!(
                 "{}: reachable but not a vLLM endpoint (no vllm: metrics)",
                 f.url
@@ -380,6 +458,12 @@ fn health_report(scraper: &Scraper, waited: Duration) -> HealthReport {
             models.into_iter().collect::<Vec<_>>().join(", ")
         ));
     }
+    let exporters = findings.iter().filter(|f| f.gpus).count();
+    if exporters > 0 {
+        message.push_str(&format!(
+            "; {exporters} DCGM exporter target(s) with GPU metrics"
+        ));
+    }
     message.push('.');
     if !problems.is_empty() {
         message.push_str(" Problems: ");
@@ -392,6 +476,7 @@ fn health_report(scraper: &Scraper, waited: Duration) -> HealthReport {
             "reachable": f.error.is_none(),
             "error": f.error,
             "vllm": f.vllm,
+            "gpus": f.gpus,
             "release": f.release,
             "models": f.models,
         })).collect::<Vec<_>>(),

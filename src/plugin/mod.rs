@@ -10,6 +10,7 @@
 //! answer CheckHealth and CallResource; `stream` runs Grafana Live channels
 //! (`frame_json` writes their packets).
 
+mod api;
 mod arrow;
 mod backend;
 mod controller;
@@ -20,6 +21,8 @@ mod frames;
 pub mod fuzzing;
 pub mod handshake;
 mod health;
+/// Test and benchmark hook: direct-mode history from a file.
+pub mod history;
 mod instance;
 pub mod interval;
 mod legend;

@@ -112,6 +112,37 @@ impl Victoria {
         http_get(self.addr, "/internal/force_flush").map(|_| ())
     }
 
+    /// Imports an OpenMetrics file (promtool's input, e.g. written by
+    /// [`super::vllm::history_openmetrics`]) in pieces of about `chunk`
+    /// bytes, its timestamps turned to milliseconds by [`to_import_text`].
+    /// Returns the sample lines sent.
+    pub fn import_openmetrics_file(
+        &self,
+        path: &std::path::Path,
+        chunk: usize,
+    ) -> Result<usize, String> {
+        use std::io::BufRead;
+        let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut lines = 0;
+        let mut piece = String::with_capacity(chunk + 4096);
+        for line in std::io::BufReader::with_capacity(1 << 20, file).lines() {
+            let line = line.map_err(|e| e.to_string())?;
+            if let Some(converted) = import_line(&line) {
+                piece.push_str(&converted);
+                piece.push('\n');
+                lines += 1;
+            }
+            if piece.len() >= chunk {
+                self.import(&piece)?;
+                piece.clear();
+            }
+        }
+        if !piece.is_empty() {
+            self.import(&piece)?;
+        }
+        Ok(lines)
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("vm.log")).unwrap_or_default()
     }
@@ -127,6 +158,27 @@ impl Victoria {
         }
         Ok(v["data"].clone())
     }
+}
+
+/// One OpenMetrics sample line (timestamp in seconds, `.` and up to three
+/// decimals) as VictoriaMetrics' text import takes it (milliseconds, the
+/// same digits); `None` for `#` and empty lines.
+pub fn import_line(line: &str) -> Option<String> {
+    if line.starts_with('#') || line.is_empty() {
+        return None;
+    }
+    let (rest, ts) = line.rsplit_once(' ')?;
+    let (secs, millis) = ts.split_once('.').unwrap_or((ts, ""));
+    Some(format!("{rest} {secs}{millis:0<3}"))
+}
+
+/// [`import_line`] over a whole OpenMetrics text.
+pub fn to_import_text(openmetrics: &str) -> String {
+    openmetrics
+        .lines()
+        .filter_map(import_line)
+        .map(|l| l + "\n")
+        .collect()
 }
 
 impl Drop for Victoria {
