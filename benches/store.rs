@@ -88,11 +88,10 @@ fn best_of<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
     (best, last.expect("at least one run"))
 }
 
-/// Bytes per sample of a store past its first blocks: `targets` targets
-/// scraped for three sealed blocks and a bit of the open one, weighed by
-/// the counting allocator. Returns (bytes/sample, bytes/series).
-fn steady_state(versions: &[&str], targets: usize) -> (f64, f64) {
-    let mut sims: Vec<(TargetKey, Simulator)> = (0..targets)
+/// `targets` simulated servers, one model and two engines each, cycling
+/// through `versions`.
+fn simulators(versions: &[&str], targets: usize) -> Vec<(TargetKey, Simulator)> {
+    (0..targets)
         .map(|i| {
             let cfg = SimConfig {
                 version: versions[i % versions.len()].parse().expect("known release"),
@@ -107,7 +106,14 @@ fn steady_state(versions: &[&str], targets: usize) -> (f64, f64) {
                 Simulator::new(&cfg).expect("valid config"),
             )
         })
-        .collect();
+        .collect()
+}
+
+/// Bytes per sample of a store past its first blocks: `targets` targets
+/// scraped for three sealed blocks and a bit of the open one, weighed by
+/// the counting allocator. Returns (bytes/sample, bytes/series).
+fn steady_state(versions: &[&str], targets: usize) -> (f64, f64) {
+    let mut sims = simulators(versions, targets);
     let store = Store::new(StoreConfig::default());
     let rows = 3 * vllm_grafana::store::BLOCK_ROWS as i64 + 20;
     for i in 0..rows {
@@ -131,22 +137,7 @@ fn steady_state(versions: &[&str], targets: usize) -> (f64, f64) {
 fn main() {
     let versions = ["0.33", "0.11", "0.20", "0.7"];
     let steady = steady_state(&versions, 4);
-    let mut sims: Vec<(TargetKey, Simulator)> = (0..TARGETS)
-        .map(|i| {
-            let cfg = SimConfig {
-                version: versions[i % versions.len()].parse().expect("known release"),
-                models: 1,
-                engines: 2,
-                seed: i as u64 + 1,
-                requests_per_second: 4.0,
-                ..SimConfig::default()
-            };
-            (
-                TargetKey::new("vllm", format!("gpu-{i:02}:8000")),
-                Simulator::new(&cfg).expect("valid config"),
-            )
-        })
-        .collect();
+    let mut sims = simulators(&versions, TARGETS);
 
     let dir = tempfile::tempdir().expect("tempdir");
     let om_path = dir.path().join("history.om");

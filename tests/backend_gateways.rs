@@ -172,18 +172,24 @@ async fn gateway_as(shape: Shape) -> (String, Arc<Mutex<Vec<Seen>>>) {
     (format!("http://{addr}{}", shape.prefix()), seen)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn tenants_prefixes_parameters_and_partial_answers() {
-    let (url, seen) = gateway().await;
-    let plugin = Plugin::start().await.expect("plugin");
-    let ds = Datasource::prometheus(&url)
-        .uid("gateway")
+/// Prometheus mode at `url` as tenant `tenant-a`, with Thanos's
+/// deduplication and partial-response parameters.
+fn tenant_a(url: &str, uid: &str) -> Datasource {
+    Datasource::prometheus(url)
+        .uid(uid)
         .json("httpHeaderName1", json!("X-Scope-OrgID"))
         .secure("httpHeaderValue1", "tenant-a")
         .json(
             "customQueryParameters",
             json!("dedup=true&partial_response=true"),
-        );
+        )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tenants_prefixes_parameters_and_partial_answers() {
+    let (url, seen) = gateway().await;
+    let plugin = Plugin::start().await.expect("plugin");
+    let ds = tenant_a(&url, "gateway");
 
     let health = plugin.check_health(&ds).await.expect("health answered");
     assert_eq!(health.status, HealthStatus::Ok as i32, "{}", health.message);
@@ -262,16 +268,9 @@ fn params_of(s: &Seen) -> Vec<(String, String)> {
 async fn prometheus_api_resources_carry_tenant_prefix_and_parameters() {
     let (url, seen) = gateway().await;
     let plugin = Plugin::start().await.expect("plugin");
-    let ds = Datasource::prometheus(&url)
-        .uid("gateway-api")
-        .json("httpHeaderName1", json!("X-Scope-OrgID"))
-        .secure("httpHeaderValue1", "tenant-a")
+    let ds = tenant_a(&url, "gateway-api")
         .json("basicAuthUser", json!("reader"))
-        .secure("basicAuthPassword", "s3cret")
-        .json(
-            "customQueryParameters",
-            json!("dedup=true&partial_response=true"),
-        );
+        .secure("basicAuthPassword", "s3cret");
     let health = plugin.check_health(&ds).await.expect("health answered");
     let details: serde_json::Value = serde_json::from_slice(&health.json_details).expect("details");
     assert_eq!(details["server"], "mimir", "{details}");
