@@ -656,6 +656,22 @@ async fn hung_targets_never_stall_requests() {
     for url in &silent_urls {
         assert_eq!(listed[url]["state"], json!("unknown"), "{url}");
     }
+    // The query editor's Prometheus API answers from what is stored too,
+    // without waiting for the silent targets (no scrape of theirs has
+    // ended yet, so only the healthy instances have samples).
+    let (status, values) = plugin
+        .resource(&ds, "api/v1/label/instance/values")
+        .await
+        .expect("label values answered");
+    assert_eq!(status, 200, "{values}");
+    let mut instances: Vec<&str> = values["data"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    instances.sort_unstable();
+    let mut want: Vec<String> = healthy.keys().cloned().collect();
+    want.sort_unstable();
+    assert_eq!(instances, want, "{values}");
     assert_healthy_process(&mut plugin);
     plugin.stop().await.expect("clean stop");
 }
